@@ -1,0 +1,63 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lb::config {
+
+using Millis = std::chrono::milliseconds;
+
+enum class Strategy { round_robin, weighted, random };
+enum class Mode { sp, mp };
+enum class LogLevel { err, warn, info, debug };
+
+// One upstream as the operator wrote it; resolved to addresses by the net layer.
+struct BackendSpec {
+  std::string host;  // DNS name or IP literal, without IPv6 brackets
+  std::uint16_t port = 0;
+  unsigned weight = 1;  // >= 1; used by the weighted and random strategies
+
+  // "host:port" ("[::1]:port" for IPv6 literals, port omitted when 80): the Host
+  // header value the balancer sends unless --preserve-host is given.
+  std::string authority() const;
+  // "host:port" with brackets for IPv6, always with the port: for logs and errors.
+  std::string name() const;
+};
+
+struct Timeouts {
+  Millis connect{5000};    // TCP connect to a backend
+  Millis response{60000};  // request fully sent -> backend response head received
+  Millis client{10000};    // first byte -> complete request head from a client
+  Millis idle{60000};      // keep-alive idle time, client side and pooled upstream side
+};
+
+struct Limits {
+  std::size_t max_request_line = 8 * 1024;   // bytes; longer -> 414
+  std::size_t max_header_bytes = 32 * 1024;  // whole request head; larger -> 431
+  std::uint64_t max_body = 0;                // bytes; 0 = unlimited; larger -> 413
+  std::size_t max_idle_per_backend = 64;     // pooled idle upstream connections per backend
+};
+
+// The whole configuration in force; immutable once built.
+struct Config {
+  std::string listen = "0.0.0.0";  // IPv4 or IPv6 literal (no brackets)
+  std::uint16_t port = 8080;       // 0 = let the OS choose (tests)
+  std::vector<BackendSpec> backends;
+  bool default_backends = false;  // true when no -b was given and the bundled pair is used
+  Strategy strategy = Strategy::round_robin;
+  LogLevel log_level = LogLevel::info;
+  unsigned workers = 0;  // 0 = number of CPU cores (mp mode)
+  Mode mode = Mode::sp;
+  Timeouts timeouts;
+  Limits limits;
+  bool preserve_host = false;  // forward the client's Host instead of the backend authority
+};
+
+const char* to_string(Strategy s);
+const char* to_string(LogLevel l);
+const char* to_string(Mode m);
+
+}  // namespace lb::config

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "lb/http1/head.hpp"
+
+namespace lb::http1 {
+
+// What the proxy adds when it forwards a request upstream.
+struct RequestRewrite {
+  std::string_view authority;       // backend authority for Host (ignored with preserve_host)
+  bool preserve_host = false;       // keep the client's Host
+  std::string_view client_addr;     // appended to X-Forwarded-For
+  std::string_view proto = "http";  // X-Forwarded-Proto
+};
+
+// RFC 9110 §7.6.1: fields that belong to one connection and are never forwarded.
+// `connection_tokens` is the request's or response's Connection field values.
+bool is_hop_by_hop(std::string_view name, const Head& head, const char* base);
+
+// Appends the upstream request head (HTTP/1.1, keep-alive) to out: request line, the
+// client's fields in order minus hop-by-hop ones, Host rewritten in place (or added first
+// for HTTP/1.0 clients that sent none), X-Forwarded-For appended to, X-Forwarded-Proto and
+// X-Forwarded-Host set, Expect removed (the balancer answers 100-continue itself), and
+// Transfer-Encoding: chunked when the body is chunked.
+void write_request_head(const Head& head, const char* base, const RequestRewrite& rw,
+                        std::string& out);
+
+// How the response body travels to the client.
+struct ResponseFraming {
+  bool chunked = false;            // re-framed as chunked (Transfer-Encoding: chunked added)
+  bool close = false;              // the connection closes after this response
+  bool http10_keep_alive = false;  // add "Connection: keep-alive" for an HTTP/1.0 client
+};
+
+// Appends the downstream response head: status line with the backend's reason phrase, the
+// backend's fields in order, case and multiplicity, minus hop-by-hop ones; framing fields
+// per `framing`.
+void write_response_head(const Head& head, const char* base, const ResponseFraming& framing,
+                         std::string& out);
+
+}  // namespace lb::http1

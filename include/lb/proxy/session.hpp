@@ -1,0 +1,78 @@
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lb/http1/parser.hpp"
+#include "lb/net/watchdog.hpp"
+#include "lb/pool/upstream_connection.hpp"
+#include "lb/proxy/proxy_error.hpp"
+#include "lb/proxy/worker.hpp"
+#include "lb/util/buffer.hpp"
+
+namespace lb::proxy {
+
+// One client connection: reads requests (pipelined ones in order), forwards each to a
+// backend picked by the strategy, streams the response back. Lives in the coroutine frame
+// started by serve(); runs on the worker's loop only.
+class Session {
+ public:
+  Session(Worker& worker, asio::ip::tcp::socket socket);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  asio::awaitable<void> run();
+
+ private:
+  enum class Outcome { keep_alive, close };
+
+  asio::awaitable<bool> read_request_head();
+  asio::awaitable<Outcome> forward_request();
+  asio::awaitable<std::optional<ProxyError>> connect_upstream(std::size_t backend);
+  asio::awaitable<std::optional<ProxyError>> connect_fresh(std::size_t backend);
+  // Sends the head and streams the body; with `replay`, resends the same bytes (iov_).
+  asio::awaitable<std::optional<ProxyError>> send_request(bool replay, bool& body_done);
+  asio::awaitable<std::optional<ProxyError>> read_response_head(bool& stale);
+  asio::awaitable<Outcome> relay_response_body();
+  asio::awaitable<void> reply_error(const ProxyError& err, bool close);
+  asio::awaitable<bool> write_client(std::string_view prefix, const http1::Parser* body);
+  asio::awaitable<std::error_code> write_upstream(std::string_view prefix,
+                                                  const http1::Parser& body);
+  ProxyError upstream_error(std::string_view code, int status, const std::string& what) const;
+  void finish_upstream(bool reusable);
+  void access_log(int status, std::uint64_t bytes) const;
+
+  Worker& w_;
+  asio::ip::tcp::socket client_;
+  std::string client_addr_;
+  util::Buffer buf_;
+  http1::Parser parser_;
+  net::Watchdog watchdog_;
+  std::string head_out_;                 // serialized heads and error replies, reused
+  std::vector<asio::const_buffer> iov_;  // gather list for one write, reused
+  std::unique_ptr<pool::UpstreamConnection> up_;
+
+  // Per request.
+  std::chrono::steady_clock::time_point started_;
+  std::string target_;  // for the access log; capacity reused
+  std::string_view method_;
+  bool client_http10_ = false;
+  bool client_keep_alive_ = true;
+  bool is_head_ = false;
+  std::size_t backend_ = 0;
+  std::uint64_t response_bytes_ = 0;
+  int response_status_ = 0;
+  bool replayable_ = false;  // the whole request went out in one write and can be resent
+  std::size_t up_pos_ = 0;   // end of the response head in up_->buffer
+};
+
+// Serves one accepted connection until it closes.
+asio::awaitable<void> serve(Worker& worker, asio::ip::tcp::socket socket);
+
+}  // namespace lb::proxy

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <memory>
+#include <vector>
+
+#include "lb/balancer/backend.hpp"
+#include "lb/balancer/strategy.hpp"
+#include "lb/config/config.hpp"
+#include "lb/pool/pool.hpp"
+
+namespace lb::proxy {
+
+// Everything one event loop needs to serve requests, passed by reference to each client
+// session. Single-threaded: only the loop that owns it touches it.
+struct Worker {
+  Worker(asio::io_context& io, std::shared_ptr<const config::Config> cfg,
+         std::vector<std::vector<asio::ip::tcp::endpoint>> endpoints);
+
+  asio::io_context& io;
+  std::shared_ptr<const config::Config> config;
+  std::vector<balancer::Backend> backends;
+  std::vector<std::vector<asio::ip::tcp::endpoint>> endpoints;  // per backend, resolved
+  std::vector<std::string> authorities;                         // per backend, for Host
+  std::unique_ptr<balancer::Strategy> strategy;
+  balancer::HealthPolicy health;
+  pool::Pool pool;
+  std::shared_ptr<spdlog::logger> log;
+  std::size_t open_sessions = 0;
+};
+
+}  // namespace lb::proxy

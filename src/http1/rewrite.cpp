@@ -1,0 +1,117 @@
+#include "lb/http1/rewrite.hpp"
+
+#include "lb/util/strings.hpp"
+
+namespace lb::http1 {
+
+namespace {
+
+using util::iequals;
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+bool listed_in_connection(std::string_view name, const Head& head, const char* base) {
+  bool found = false;
+  for (const auto& f : head.fields) {
+    if (!iequals(f.name.in(base), "connection")) continue;
+    util::for_each_list_item(f.value.in(base), [&](std::string_view token) {
+      found = iequals(token, name);
+      return !found;
+    });
+    if (found) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool is_hop_by_hop(std::string_view name, const Head& head, const char* base) {
+  static constexpr std::string_view kAlways[] = {
+      "connection", "keep-alive",        "proxy-connection",   "te",
+      "upgrade",    "transfer-encoding", "proxy-authenticate", "proxy-authorization"};
+  for (auto h : kAlways) {
+    if (iequals(name, h)) return true;
+  }
+  return listed_in_connection(name, head, base);
+}
+
+void write_request_head(const Head& head, const char* base, const RequestRewrite& rw,
+                        std::string& out) {
+  out.append(head.method).append(" ").append(head.target.in(base)).append(" HTTP/1.1\r\n");
+
+  std::string_view client_host;
+  bool host_written = false;
+  for (const auto& f : head.fields) {
+    if (iequals(f.name.in(base), "host")) {
+      client_host = f.value.in(base);
+      break;
+    }
+  }
+  if (client_host.empty() && !rw.preserve_host) {
+    append_field(out, "Host", rw.authority);
+    host_written = true;
+  }
+
+  std::string_view xff_name;
+  std::size_t xff_count = 0;
+  for (const auto& f : head.fields) {
+    std::string_view name = f.name.in(base);
+    std::string_view value = f.value.in(base);
+    if (iequals(name, "host")) {
+      if (host_written) continue;  // a duplicate Host is dropped; llhttp allowed it
+      append_field(out, name, rw.preserve_host ? value : rw.authority);
+      host_written = true;
+      continue;
+    }
+    if (iequals(name, "x-forwarded-for")) {
+      // Several X-Forwarded-For lines are one list (RFC 9110 §5.3); merge them at the first.
+      if (xff_count++ == 0) {
+        xff_name = name;
+        out.append(name).append(": ").append(value);
+        for (const auto& g : head.fields) {
+          if (&g != &f && iequals(g.name.in(base), "x-forwarded-for")) {
+            out.append(", ").append(g.value.in(base));
+          }
+        }
+        out.append(", ").append(rw.client_addr).append("\r\n");
+      }
+      continue;
+    }
+    if (iequals(name, "x-forwarded-proto") || iequals(name, "x-forwarded-host") ||
+        iequals(name, "expect") || is_hop_by_hop(name, head, base)) {
+      continue;
+    }
+    append_field(out, name, value);
+  }
+  if (xff_count == 0) append_field(out, "X-Forwarded-For", rw.client_addr);
+  append_field(out, "X-Forwarded-Proto", rw.proto);
+  if (!client_host.empty()) append_field(out, "X-Forwarded-Host", client_host);
+  if (head.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  out.append("\r\n");
+}
+
+void write_response_head(const Head& head, const char* base, const ResponseFraming& framing,
+                         std::string& out) {
+  char code[4] = {static_cast<char>('0' + head.status / 100 % 10),
+                  static_cast<char>('0' + head.status / 10 % 10),
+                  static_cast<char>('0' + head.status % 10), ' '};
+  out.append("HTTP/1.1 ").append(code, 4).append(head.reason.in(base)).append("\r\n");
+  for (const auto& f : head.fields) {
+    std::string_view name = f.name.in(base);
+    if (is_hop_by_hop(name, head, base)) continue;
+    // Re-framed bodies lose their length; a close-delimited one never had a valid one.
+    if (framing.chunked && iequals(name, "content-length")) continue;
+    append_field(out, name, f.value.in(base));
+  }
+  if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  if (framing.close) {
+    out.append("Connection: close\r\n");
+  } else if (framing.http10_keep_alive) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+}
+
+}  // namespace lb::http1

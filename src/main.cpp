@@ -1,0 +1,36 @@
+// load_balancer: parse the command line, then hand over to the proxy.
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include "lb/config/cli.hpp"
+#include "lb/proxy/server.hpp"
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  lb::config::CliResult cli;
+  try {
+    cli = lb::config::parse_cli({argv + 1, static_cast<std::size_t>(argc > 0 ? argc - 1 : 0)});
+  } catch (const lb::config::UsageError& e) {
+    std::fprintf(stderr, "load_balancer: %s\n", e.what());
+    std::fprintf(stderr, "Try 'load_balancer --help' for the list of options.\n");
+    return 2;
+  }
+  switch (cli.action) {
+    case lb::config::CliAction::help:
+      std::fwrite(lb::config::help_text().data(), 1, lb::config::help_text().size(), stdout);
+      return 0;
+    case lb::config::CliAction::version:
+      std::printf("load_balancer %s\n", LB_VERSION);
+      return 0;
+    case lb::config::CliAction::run:
+      break;
+  }
+  if (cli.config.mode == lb::config::Mode::mp) {
+    std::fprintf(stderr,
+                 "load_balancer: --mode mp is not available in this version yet; running "
+                 "--mode sp (one process)\n");
+    cli.config.mode = lb::config::Mode::sp;
+  }
+  return lb::proxy::run_single_process(std::make_shared<const lb::config::Config>(cli.config));
+}

@@ -1,0 +1,546 @@
+#include "lb/proxy/session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/read.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "lb/http1/rewrite.hpp"
+#include "lb/net/endpoint.hpp"
+
+namespace lb::proxy {
+
+namespace {
+
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+constexpr auto kToken = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t kClientBuffer = 16 * 1024;
+constexpr std::size_t kMaxAttempts = 3;
+constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
+// How long a closing connection keeps reading (and discarding) so the peer sees our
+// reply instead of a reset caused by its unread bytes.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+
+std::string_view code_for(http1::errc e) {
+  switch (e) {
+    case http1::errc::uri_too_long:
+      return "uri_too_long";
+    case http1::errc::headers_too_large:
+      return "headers_too_large";
+    case http1::errc::not_implemented:
+      return "not_implemented";
+    case http1::errc::version_not_supported:
+      return "version_not_supported";
+    default:
+      return "bad_request";
+  }
+}
+
+ProxyError client_error(const http1::Parser& p) {
+  auto e = static_cast<http1::errc>(p.error().value());
+  return {http1::status_for(e), code_for(e), Side::downstream, false, p.error_reason()};
+}
+
+// The client went away: nothing to reply, just close.
+ProxyError client_gone() { return {0, "client_closed", Side::downstream, false, {}}; }
+
+std::string millis_text(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
+  return std::to_string(d.count()) + "ms";
+}
+
+}  // namespace
+
+Session::Session(Worker& worker, tcp::socket socket)
+    : w_(worker),
+      client_(std::move(socket)),
+      buf_(kClientBuffer),
+      parser_(http1::MessageKind::request,
+              {w_.config->limits.max_request_line, w_.config->limits.max_header_bytes}),
+      watchdog_(client_.get_executor()) {
+  std::error_code ec;
+  auto ep = client_.remote_endpoint(ec);
+  client_addr_ = ec ? "unknown" : net::address_text(ep);
+  client_.set_option(tcp::no_delay(true), ec);
+  head_out_.reserve(4096);
+  iov_.reserve(64);
+  ++w_.open_sessions;
+}
+
+Session::~Session() {
+  watchdog_.stop();
+  --w_.open_sessions;
+}
+
+asio::awaitable<void> Session::run() {
+  for (;;) {
+    if (!co_await read_request_head()) break;
+    if (co_await forward_request() == Outcome::close) break;
+  }
+  up_.reset();
+  std::error_code ec;
+  client_.shutdown(tcp::socket::shutdown_send, ec);
+  if (!ec) {
+    // Lingering close: drain what the client still sends for a moment.
+    watchdog_.arm(client_, kLingerTime);
+    for (;;) {
+      auto [rec, n] =
+          co_await client_.async_read_some(asio::buffer(buf_.base(), buf_.capacity()), kToken);
+      if (rec || n == 0) break;
+    }
+  }
+  client_.close(ec);
+}
+
+asio::awaitable<bool> Session::read_request_head() {
+  parser_.start();
+  buf_.compact();
+  std::size_t pos = 0;
+  bool started = !buf_.empty();
+  const auto& t = w_.config->timeouts;
+  watchdog_.arm(client_, started ? t.client : t.idle);
+  for (;;) {
+    if (pos < buf_.size()) {
+      auto r = parser_.parse(buf_.base(), pos, buf_.size());
+      pos += r.consumed;
+      if (r.event == http1::Parser::Event::head) {
+        buf_.consume(pos);
+        co_return true;
+      }
+      if (r.event == http1::Parser::Event::error) {
+        co_await reply_error(client_error(parser_), true);
+        co_return false;
+      }
+    }
+    if (buf_.free_space().empty()) {
+      std::size_t limit = w_.config->limits.max_header_bytes;
+      if (buf_.capacity() >= limit) {
+        co_await reply_error({431, "headers_too_large", Side::downstream, false,
+                              "request head is larger than " + std::to_string(limit) + " bytes"},
+                             true);
+        co_return false;
+      }
+      buf_.grow(std::min(buf_.capacity() * 2, limit));
+    }
+    auto space = buf_.free_space();
+    auto [ec, n] =
+        co_await client_.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+    if (ec || n == 0) {
+      if (watchdog_.expired() && started) {
+        co_await reply_error({408, "request_timeout", Side::downstream, false,
+                              "request head not received within " + millis_text(t.client)},
+                             true);
+      }
+      co_return false;
+    }
+    buf_.commit(n);
+    if (!started) {
+      started = true;
+      watchdog_.arm(client_, t.client);
+    }
+  }
+}
+
+asio::awaitable<Session::Outcome> Session::forward_request() {
+  const http1::Head& h = parser_.head();
+  started_ = Clock::now();
+  method_ = h.method;
+  target_.assign(h.target.in(buf_.base()));
+  client_http10_ = h.is_http10();
+  client_keep_alive_ = h.keep_alive;
+  is_head_ = method_ == "HEAD";
+  response_bytes_ = 0;
+  response_status_ = 0;
+  replayable_ = false;
+
+  const auto& limits = w_.config->limits;
+  if (limits.max_body != 0 && h.has_content_length && h.content_length > limits.max_body) {
+    co_await reply_error(
+        {413, "body_too_large", Side::downstream, false,
+         "request body of " + std::to_string(h.content_length) + " bytes exceeds the limit of " +
+             std::to_string(limits.max_body) + " bytes"},
+        true);
+    co_return Outcome::close;
+  }
+
+  std::size_t tried[kMaxAttempts];
+  std::size_t tried_count = 0;
+  std::size_t attempts = std::min(kMaxAttempts, w_.backends.size());
+  std::optional<ProxyError> err;
+  while (tried_count < attempts) {
+    std::size_t idx = w_.strategy->pick(w_.backends, Clock::now(), w_.health,
+                                        std::span<const std::size_t>(tried, tried_count));
+    if (idx == balancer::kNoBackend) break;
+    tried[tried_count++] = idx;
+    err = co_await connect_upstream(idx);
+    if (!err) break;
+  }
+  if (!up_) {
+    if (tried_count == 0) {
+      err = ProxyError{
+          503, "no_backend", Side::upstream, false,
+          "no healthy backend (all " + std::to_string(w_.backends.size()) + " marked down)"};
+    }
+    co_await reply_error(*err, h.has_body || !client_keep_alive_);
+    co_return h.has_body || !client_keep_alive_ ? Outcome::close : Outcome::keep_alive;
+  }
+
+  bool body_done = false;
+  for (int attempt = 0;; ++attempt) {
+    err = co_await send_request(attempt > 0, body_done);
+    bool stale = false;
+    if (!err) err = co_await read_response_head(stale);
+    if (!err) break;
+    if (err->side == Side::downstream) {
+      up_.reset();
+      if (err->status != 0) co_await reply_error(*err, true);
+      co_return Outcome::close;
+    }
+    if (stale && replayable_ && attempt == 0) {
+      // RFC 9112 §9.3.1: the backend closed an idle connection as we reused it; nothing
+      // was processed, so the same request goes again on a fresh connection.
+      w_.log->debug("backend {}: pooled connection was closed, retrying on a new one",
+                    w_.backends[backend_].spec().name());
+      up_.reset();
+      err = co_await connect_fresh(backend_);
+      if (!err) continue;
+    }
+    break;
+  }
+  if (err) {
+    if (w_.backends[backend_].record_failure(Clock::now(), w_.health)) {
+      w_.log->warn("backend {} marked down after {} consecutive failures",
+                   w_.backends[backend_].spec().name(), w_.health.failures_to_down);
+    }
+    up_.reset();
+    bool close = !body_done || !client_keep_alive_;
+    co_await reply_error(*err, close);
+    co_return close ? Outcome::close : Outcome::keep_alive;
+  }
+  co_return co_await relay_response_body();
+}
+
+asio::awaitable<std::optional<ProxyError>> Session::connect_upstream(std::size_t backend) {
+  backend_ = backend;
+  if (auto conn = w_.pool.acquire(backend, Clock::now())) {
+    up_ = std::move(conn);
+    co_return std::nullopt;
+  }
+  co_return co_await connect_fresh(backend);
+}
+
+asio::awaitable<std::optional<ProxyError>> Session::connect_fresh(std::size_t backend) {
+  backend_ = backend;
+  const auto& name = w_.backends[backend].spec().name();
+  std::error_code last;
+  bool timed_out = false;
+  for (const auto& ep : w_.endpoints[backend]) {
+    tcp::socket s(client_.get_executor());
+    s.open(ep.protocol(), last);
+    if (last) continue;
+    watchdog_.arm(s, w_.config->timeouts.connect);
+    auto [ec] = co_await s.async_connect(ep, kToken);
+    timed_out = watchdog_.expired();
+    watchdog_.disarm();
+    if (!ec && !timed_out) {
+      s.set_option(tcp::no_delay(true), ec);
+      up_ = std::make_unique<pool::UpstreamConnection>(std::move(s), backend);
+      co_return std::nullopt;
+    }
+    last = ec;
+  }
+  ProxyError err = timed_out
+                       ? ProxyError{504, "connect_timeout", Side::upstream, true,
+                                    "connecting to backend " + name + " timed out after " +
+                                        millis_text(w_.config->timeouts.connect)}
+                       : ProxyError{502, "connect_failed", Side::upstream, true,
+                                    "cannot connect to backend " + name + ": " + last.message()};
+  w_.log->warn("{}", err.detail);
+  if (w_.backends[backend].record_failure(Clock::now(), w_.health)) {
+    w_.log->warn("backend {} marked down after {} consecutive failures", name,
+                 w_.health.failures_to_down);
+  }
+  co_return err;
+}
+
+asio::awaitable<std::optional<ProxyError>> Session::send_request(bool replay, bool& body_done) {
+  auto& u = *up_;
+  ++u.requests;
+  if (replay) {
+    watchdog_.arm(u.socket, w_.config->timeouts.response);
+    auto [ec, n] = co_await asio::async_write(u.socket, iov_, kToken);
+    if (ec) co_return upstream_error("upstream_closed", 502, "write failed: " + ec.message());
+    co_return std::nullopt;
+  }
+
+  const http1::Head& h = parser_.head();
+  head_out_.clear();
+  http1::write_request_head(h, buf_.base(),
+                            {w_.authorities[backend_], w_.config->preserve_host, client_addr_},
+                            head_out_);
+  parser_.set_body_output(h.chunked ? http1::BodyOutput::chunked : http1::BodyOutput::raw);
+
+  if (h.expect_continue && h.has_body && !client_http10_ && buf_.empty()) {
+    // The balancer answers the expectation itself and does not forward it (RFC 9110
+    // §10.1.1): the client should not wait for a backend that never sees the header.
+    if (!co_await write_client(k100Continue, nullptr)) co_return client_gone();
+  }
+
+  std::uint64_t max_body = w_.config->limits.max_body;
+  bool first = true;
+  for (;;) {
+    auto r = parser_.parse(buf_.base(), buf_.begin_offset(), buf_.begin_offset() + buf_.size());
+    buf_.consume(r.consumed);
+    if (r.event == http1::Parser::Event::error) {
+      co_return client_error(parser_);
+    }
+    if (max_body != 0 && parser_.body_bytes() > max_body) {
+      co_return ProxyError{
+          413, "body_too_large", Side::downstream, false,
+          "request body exceeds the limit of " + std::to_string(max_body) + " bytes"};
+    }
+    bool done = r.event == http1::Parser::Event::message_done;
+    if (first || parser_.output_bytes() > 0) {
+      watchdog_.arm(u.socket, w_.config->timeouts.response);
+      auto ec = co_await write_upstream(first ? std::string_view(head_out_) : std::string_view(),
+                                        parser_);
+      if (ec) {
+        co_return upstream_error("upstream_closed", 502,
+                                 "sending the request failed: " + ec.message());
+      }
+      if (first && done) {
+        replayable_ = true;  // iov_ still describes the whole request
+        body_done = true;
+        co_return std::nullopt;
+      }
+      first = false;
+      parser_.clear_output();
+    }
+    if (done) {
+      body_done = true;
+      co_return std::nullopt;
+    }
+    if (r.event == http1::Parser::Event::body) continue;
+    if (buf_.empty()) buf_.clear();
+    buf_.compact();
+    watchdog_.arm(client_, w_.config->timeouts.client);
+    auto space = buf_.free_space();
+    auto [ec, n] =
+        co_await client_.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+    if (ec || n == 0) {
+      if (watchdog_.expired()) {
+        co_return ProxyError{408, "request_timeout", Side::downstream, false,
+                             "request body stalled for " + millis_text(w_.config->timeouts.client)};
+      }
+      co_return client_gone();  // the client went away
+    }
+    buf_.commit(n);
+  }
+}
+
+asio::awaitable<std::optional<ProxyError>> Session::read_response_head(bool& stale) {
+  auto& u = *up_;
+  u.parser.start(is_head_);
+  u.buffer.clear();
+  std::size_t pos = 0;
+  bool got_bytes = false;
+  watchdog_.arm(u.socket, w_.config->timeouts.response);
+  for (;;) {
+    if (pos < u.buffer.size()) {
+      auto r = u.parser.parse(u.buffer.base(), pos, u.buffer.size());
+      pos += r.consumed;
+      if (r.event == http1::Parser::Event::error) {
+        co_return upstream_error("bad_response", 502,
+                                 std::string("invalid response: ") + u.parser.error_reason());
+      }
+      if (r.event == http1::Parser::Event::head) {
+        int status = u.parser.head().status;
+        if (status >= 200) {
+          up_pos_ = pos;
+          co_return std::nullopt;
+        }
+        if (status == 101) {
+          co_return upstream_error("bad_response", 502, "unexpected 101 Switching Protocols");
+        }
+        // Interim responses: 100 was answered by us already; others go to HTTP/1.1 clients.
+        if (status != 100 && !client_http10_) {
+          head_out_.clear();
+          http1::write_response_head(u.parser.head(), u.buffer.base(), {}, head_out_);
+          if (!co_await write_client(head_out_, nullptr)) {
+            co_return client_gone();
+          }
+        }
+        auto r2 = u.parser.parse(u.buffer.base(), pos, u.buffer.size());  // 1xx has no body
+        pos += r2.consumed;
+        u.buffer.consume(pos);
+        u.buffer.compact();
+        pos = 0;
+        u.parser.start(is_head_);
+        watchdog_.arm(u.socket, w_.config->timeouts.response);
+        continue;
+      }
+    }
+    if (u.buffer.free_space().empty()) {
+      co_return upstream_error("bad_response", 502, "response head is too large");
+    }
+    auto space = u.buffer.free_space();
+    auto [ec, n] =
+        co_await u.socket.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+    if (ec || n == 0) {
+      if (watchdog_.expired()) {
+        co_return upstream_error("response_timeout", 504,
+                                 "no response within " + millis_text(w_.config->timeouts.response));
+      }
+      stale = !got_bytes && u.requests > 1;
+      co_return upstream_error("upstream_closed", 502,
+                               got_bytes
+                                   ? "connection closed in the middle of the response head"
+                                   : "connection closed before a response (" +
+                                         (ec ? ec.message() : std::string("end of file")) + ")");
+    }
+    got_bytes = true;
+    u.buffer.commit(n);
+  }
+}
+
+asio::awaitable<Session::Outcome> Session::relay_response_body() {
+  auto& u = *up_;
+  const http1::Head& h = u.parser.head();
+  response_status_ = h.status;
+  if (w_.backends[backend_].record_success()) {
+    w_.log->warn("backend {} is up again", w_.backends[backend_].spec().name());
+  }
+  bool eof_body = h.has_body && !h.chunked && !h.has_content_length;
+  bool out_chunked = h.has_body && !client_http10_ && (h.chunked || eof_body);
+  bool close = !client_keep_alive_ || (client_http10_ && (h.chunked || eof_body) && h.has_body);
+  head_out_.clear();
+  http1::write_response_head(h, u.buffer.base(), {out_chunked, close, client_http10_ && !close},
+                             head_out_);
+  u.parser.set_body_output(out_chunked ? http1::BodyOutput::chunked : http1::BodyOutput::raw);
+  u.buffer.consume(up_pos_);
+
+  bool first = true;
+  bool done = false;
+  bool upstream_ok = true;
+  for (;;) {
+    auto r = u.parser.parse(u.buffer.base(), u.buffer.begin_offset(),
+                            u.buffer.begin_offset() + u.buffer.size());
+    u.buffer.consume(r.consumed);
+    if (r.event == http1::Parser::Event::error) {
+      w_.log->warn("backend {} sent a broken response body: {}",
+                   w_.backends[backend_].spec().name(), u.parser.error_reason());
+      upstream_ok = false;
+      break;
+    }
+    done = r.event == http1::Parser::Event::message_done;
+    if (first || u.parser.output_bytes() > 0) {
+      if (!co_await write_client(first ? std::string_view(head_out_) : std::string_view(),
+                                 &u.parser)) {
+        up_.reset();
+        access_log(response_status_, u.parser.body_bytes());
+        co_return Outcome::close;
+      }
+      first = false;
+      u.parser.clear_output();
+    }
+    if (done) break;
+    if (r.event == http1::Parser::Event::body) continue;
+    u.buffer.clear();
+    watchdog_.arm(u.socket, w_.config->timeouts.response);
+    auto space = u.buffer.free_space();
+    auto [ec, n] =
+        co_await u.socket.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+    if (ec || n == 0) {
+      if (!watchdog_.expired() && u.parser.body_until_eof() &&
+          u.parser.finish() == http1::Parser::Event::message_done) {
+        if (!co_await write_client({}, &u.parser)) break;
+        done = true;
+        break;
+      }
+      w_.log->warn("backend {}: response body cut short ({})", w_.backends[backend_].spec().name(),
+                   watchdog_.expired() ? "timed out"
+                   : ec                ? ec.message()
+                                       : "end of file");
+      upstream_ok = false;
+      break;
+    }
+    u.buffer.commit(n);
+  }
+  response_bytes_ = u.parser.body_bytes();
+  if (!done) {
+    // The head is out: the only honest signal left is to close without finishing the body.
+    if (!upstream_ok && w_.backends[backend_].record_failure(Clock::now(), w_.health)) {
+      w_.log->warn("backend {} marked down after {} consecutive failures",
+                   w_.backends[backend_].spec().name(), w_.health.failures_to_down);
+    }
+    up_.reset();
+    access_log(response_status_, response_bytes_);
+    co_return Outcome::close;
+  }
+  finish_upstream(u.parser.keep_alive() && !eof_body && u.buffer.empty());
+  access_log(response_status_, response_bytes_);
+  co_return close ? Outcome::close : Outcome::keep_alive;
+}
+
+void Session::finish_upstream(bool reusable) {
+  if (reusable) {
+    w_.pool.release(std::move(up_), Clock::now());
+  }
+  up_.reset();
+}
+
+asio::awaitable<void> Session::reply_error(const ProxyError& err, bool close) {
+  if (err.side == Side::upstream) w_.log->warn("{} -> {} {}", target_, err.status, err.detail);
+  response_status_ = err.status;
+  head_out_.clear();
+  write_error_response(err, close, head_out_);
+  co_await write_client(head_out_, nullptr);
+  access_log(err.status, 0);
+}
+
+asio::awaitable<bool> Session::write_client(std::string_view prefix, const http1::Parser* body) {
+  iov_.clear();
+  if (!prefix.empty()) iov_.emplace_back(prefix.data(), prefix.size());
+  if (body != nullptr) {
+    for (auto s : body->output()) iov_.emplace_back(s.data(), s.size());
+  }
+  if (iov_.empty()) co_return true;
+  watchdog_.arm(client_, w_.config->timeouts.client);
+  auto [ec, n] = co_await asio::async_write(client_, iov_, kToken);
+  co_return !ec;
+}
+
+asio::awaitable<std::error_code> Session::write_upstream(std::string_view prefix,
+                                                         const http1::Parser& body) {
+  iov_.clear();
+  if (!prefix.empty()) iov_.emplace_back(prefix.data(), prefix.size());
+  for (auto s : body.output()) iov_.emplace_back(s.data(), s.size());
+  if (iov_.empty()) co_return std::error_code{};
+  auto [ec, n] = co_await asio::async_write(up_->socket, iov_, kToken);
+  co_return ec;
+}
+
+ProxyError Session::upstream_error(std::string_view code, int status,
+                                   const std::string& what) const {
+  return {status, code, Side::upstream, false,
+          "backend " + w_.backends[backend_].spec().name() + ": " + what};
+}
+
+void Session::access_log(int status, std::uint64_t bytes) const {
+  if (!w_.log->should_log(spdlog::level::info)) return;
+  auto ms = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
+  w_.log->info("{} \"{} {} HTTP/1.{}\" {} {} {} {:.3f}ms", client_addr_, method_, target_,
+               client_http10_ ? 0 : 1, status,
+               up_ || response_status_ ? w_.backends[backend_].spec().name() : "-", bytes,
+               static_cast<double>(ms.count()) / 1000.0);
+}
+
+asio::awaitable<void> serve(Worker& worker, tcp::socket socket) {
+  Session session(worker, std::move(socket));
+  co_await session.run();
+}
+
+}  // namespace lb::proxy
