@@ -97,6 +97,11 @@ asio::awaitable<void> Session::run() {
 
 asio::awaitable<bool> Session::read_request_head() {
   parser_.start();
+  method_ = "-";  // what the access log shows when no head could be parsed
+  target_.assign("-");
+  client_http10_ = false;
+  backend_chosen_ = false;
+  started_ = Clock::now();
   buf_.compact();
   std::size_t pos = 0;
   bool started = !buf_.empty();
@@ -155,6 +160,7 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
   response_bytes_ = 0;
   response_status_ = 0;
   replayable_ = false;
+  backend_chosen_ = false;
 
   const auto& limits = w_.config->limits;
   if (limits.max_body != 0 && h.has_content_length && h.content_length > limits.max_body) {
@@ -190,16 +196,16 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
 
   bool body_done = false;
   for (int attempt = 0;; ++attempt) {
+    stale_ = false;
     err = co_await send_request(attempt > 0, body_done);
-    bool stale = false;
-    if (!err) err = co_await read_response_head(stale);
+    if (!err) err = co_await read_response_head();
     if (!err) break;
     if (err->side == Side::downstream) {
       up_.reset();
       if (err->status != 0) co_await reply_error(*err, true);
       co_return Outcome::close;
     }
-    if (stale && replayable_ && attempt == 0) {
+    if (stale_ && replayable_ && attempt == 0) {
       // RFC 9112 §9.3.1: the backend closed an idle connection as we reused it; nothing
       // was processed, so the same request goes again on a fresh connection.
       w_.log->debug("backend {}: pooled connection was closed, retrying on a new one",
@@ -225,6 +231,7 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
 
 asio::awaitable<std::optional<ProxyError>> Session::connect_upstream(std::size_t backend) {
   backend_ = backend;
+  backend_chosen_ = true;
   if (auto conn = w_.pool.acquire(backend, Clock::now())) {
     up_ = std::move(conn);
     co_return std::nullopt;
@@ -273,7 +280,7 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request(bool replay, bo
     watchdog_.arm(u.socket, w_.config->timeouts.response);
     auto [ec, n] = co_await asio::async_write(u.socket, iov_, kToken);
     if (ec) co_return upstream_error("upstream_closed", 502, "write failed: " + ec.message());
-    co_return std::nullopt;
+    co_return std::nullopt;  // a fresh connection: a failure here is not stale
   }
 
   const http1::Head& h = parser_.head();
@@ -304,15 +311,17 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request(bool replay, bo
     }
     bool done = r.event == http1::Parser::Event::message_done;
     if (first || parser_.output_bytes() > 0) {
+      // The whole request is in hand (iov_ after this write) and can be sent again.
+      if (first && done) replayable_ = true;
       watchdog_.arm(u.socket, w_.config->timeouts.response);
       auto ec = co_await write_upstream(first ? std::string_view(head_out_) : std::string_view(),
                                         parser_);
       if (ec) {
+        stale_ = u.requests > 1;
         co_return upstream_error("upstream_closed", 502,
                                  "sending the request failed: " + ec.message());
       }
       if (first && done) {
-        replayable_ = true;  // iov_ still describes the whole request
         body_done = true;
         co_return std::nullopt;
       }
@@ -341,7 +350,7 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request(bool replay, bo
   }
 }
 
-asio::awaitable<std::optional<ProxyError>> Session::read_response_head(bool& stale) {
+asio::awaitable<std::optional<ProxyError>> Session::read_response_head() {
   auto& u = *up_;
   u.parser.start(is_head_);
   u.buffer.clear();
@@ -384,7 +393,10 @@ asio::awaitable<std::optional<ProxyError>> Session::read_response_head(bool& sta
       }
     }
     if (u.buffer.free_space().empty()) {
-      co_return upstream_error("bad_response", 502, "response head is too large");
+      if (u.buffer.capacity() >= pool::kMaxResponseHead) {
+        co_return upstream_error("bad_response", 502, "response head is too large");
+      }
+      u.buffer.grow(pool::kMaxResponseHead);
     }
     auto space = u.buffer.free_space();
     auto [ec, n] =
@@ -394,7 +406,7 @@ asio::awaitable<std::optional<ProxyError>> Session::read_response_head(bool& sta
         co_return upstream_error("response_timeout", 504,
                                  "no response within " + millis_text(w_.config->timeouts.response));
       }
-      stale = !got_bytes && u.requests > 1;
+      stale_ = !got_bytes && u.requests > 1;
       co_return upstream_error("upstream_closed", 502,
                                got_bytes
                                    ? "connection closed in the middle of the response head"
@@ -534,7 +546,7 @@ void Session::access_log(int status, std::uint64_t bytes) const {
   auto ms = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
   w_.log->info("{} \"{} {} HTTP/1.{}\" {} {} {} {:.3f}ms", client_addr_, method_, target_,
                client_http10_ ? 0 : 1, status,
-               up_ || response_status_ ? w_.backends[backend_].spec().name() : "-", bytes,
+               backend_chosen_ ? w_.backends[backend_].spec().name() : "-", bytes,
                static_cast<double>(ms.count()) / 1000.0);
 }
 

@@ -18,7 +18,10 @@ class Watchdog {
   explicit Watchdog(const asio::any_io_executor& ex) : timer_(ex) {}
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
-  ~Watchdog() { stop(); }
+  ~Watchdog() {
+    *alive_ = false;
+    timer_.cancel();
+  }
 
   // Arms the watchdog: `target`'s operations are cancelled `timeout` from now.
   void arm(asio::ip::tcp::socket& target, Clock::duration timeout);

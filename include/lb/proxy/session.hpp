@@ -38,7 +38,7 @@ class Session {
   asio::awaitable<std::optional<ProxyError>> connect_fresh(std::size_t backend);
   // Sends the head and streams the body; with `replay`, resends the same bytes (iov_).
   asio::awaitable<std::optional<ProxyError>> send_request(bool replay, bool& body_done);
-  asio::awaitable<std::optional<ProxyError>> read_response_head(bool& stale);
+  asio::awaitable<std::optional<ProxyError>> read_response_head();
   asio::awaitable<Outcome> relay_response_body();
   asio::awaitable<void> reply_error(const ProxyError& err, bool close);
   asio::awaitable<bool> write_client(std::string_view prefix, const http1::Parser* body);
@@ -68,8 +68,10 @@ class Session {
   std::size_t backend_ = 0;
   std::uint64_t response_bytes_ = 0;
   int response_status_ = 0;
-  bool replayable_ = false;  // the whole request went out in one write and can be resent
-  std::size_t up_pos_ = 0;   // end of the response head in up_->buffer
+  bool replayable_ = false;      // the whole request is in hand (iov_) and can be resent
+  bool stale_ = false;           // a reused pooled connection failed before any response byte
+  bool backend_chosen_ = false;  // backend_ names this request's backend
+  std::size_t up_pos_ = 0;       // end of the response head in up_->buffer
 };
 
 // Serves one accepted connection until it closes.
