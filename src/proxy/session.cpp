@@ -8,6 +8,7 @@
 #include <asio/write.hpp>
 
 #include "lb/http1/rewrite.hpp"
+#include "lb/net/buffer_list.hpp"
 #include "lb/net/endpoint.hpp"
 
 namespace lb::proxy {
@@ -278,7 +279,7 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request(bool replay, bo
   ++u.requests;
   if (replay) {
     watchdog_.arm(u.socket, w_.config->timeouts.response);
-    auto [ec, n] = co_await asio::async_write(u.socket, iov_, kToken);
+    auto [ec, n] = co_await asio::async_write(u.socket, net::BufferView(iov_), kToken);
     if (ec) co_return upstream_error("upstream_closed", 502, "write failed: " + ec.message());
     co_return std::nullopt;  // a fresh connection: a failure here is not stale
   }
@@ -521,7 +522,7 @@ asio::awaitable<bool> Session::write_client(std::string_view prefix, const http1
   }
   if (iov_.empty()) co_return true;
   watchdog_.arm(client_, w_.config->timeouts.client);
-  auto [ec, n] = co_await asio::async_write(client_, iov_, kToken);
+  auto [ec, n] = co_await asio::async_write(client_, net::BufferView(iov_), kToken);
   co_return !ec;
 }
 
@@ -531,7 +532,7 @@ asio::awaitable<std::error_code> Session::write_upstream(std::string_view prefix
   if (!prefix.empty()) iov_.emplace_back(prefix.data(), prefix.size());
   for (auto s : body.output()) iov_.emplace_back(s.data(), s.size());
   if (iov_.empty()) co_return std::error_code{};
-  auto [ec, n] = co_await asio::async_write(up_->socket, iov_, kToken);
+  auto [ec, n] = co_await asio::async_write(up_->socket, net::BufferView(iov_), kToken);
   co_return ec;
 }
 

@@ -38,7 +38,7 @@ struct Limits {
   std::size_t max_request_line = 8 * 1024;   // bytes; longer -> 414
   std::size_t max_header_bytes = 32 * 1024;  // whole request head; larger -> 431
   std::uint64_t max_body = 0;                // bytes; 0 = unlimited; larger -> 413
-  std::size_t max_idle_per_backend = 64;     // pooled idle upstream connections per backend
+  std::size_t max_idle_per_backend = 512;    // pooled idle upstream connections per backend
 };
 
 // The whole configuration in force; immutable once built.
