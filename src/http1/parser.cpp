@@ -268,8 +268,9 @@ int Parser::on_headers_complete() {
     bool bodiless = no_body_ || (s >= 100 && s < 200) || s == 204 || s == 304;
     head_.has_body =
         !bodiless && (head_.chunked || !head_.has_content_length || head_.content_length > 0);
-    // A response to HEAD: llhttp would otherwise expect the body its headers announce.
-    if (no_body_) parser_.flags |= F_SKIPBODY;
+    // RFC 9112 §6.3: a response to HEAD, 1xx, 204 and 304 end at the head whatever their
+    // Content-Length says; llhttp would otherwise wait for the announced body.
+    if (bodiless) parser_.flags |= F_SKIPBODY;
   }
   paused_ = true;
   return HPE_PAUSED;

@@ -148,7 +148,8 @@ TEST(Http1Parser, ResponsesWithoutBody) {
                   BodyOutput::raw, true);
   EXPECT_EQ(head.messages, 1);
   EXPECT_FALSE(head.head.has_body);
-  for (std::string s : {"204 No Content", "304 Not Modified", "100 Continue"}) {
+  for (std::string s : {"204 No Content", "304 Not Modified", "100 Continue",
+                        "304 Not Modified\r\nContent-Length: 10"}) {
     auto r = run(MessageKind::response, "HTTP/1.1 " + s + "\r\n\r\n", 0);
     EXPECT_EQ(r.messages, 1) << s;
     EXPECT_FALSE(r.head.has_body) << s;
