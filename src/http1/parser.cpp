@@ -238,9 +238,12 @@ int Parser::on_headers_complete() {
 
   bool te_other = false;
   int te_items = 0;
+  int hosts = 0;
   for (const auto& f : head_.fields) {
     std::string_view name = f.name.in(base_);
-    if (util::iequals(name, "transfer-encoding")) {
+    if (util::iequals(name, "host")) {
+      ++hosts;
+    } else if (util::iequals(name, "transfer-encoding")) {
       util::for_each_list_item(f.value.in(base_), [&](std::string_view item) {
         ++te_items;
         if (!util::iequals(item, "chunked")) te_other = true;
@@ -259,6 +262,11 @@ int Parser::on_headers_complete() {
     auto method = static_cast<llhttp_method_t>(parser_.method);
     head_.method = llhttp_method_name(method);
     if (method == HTTP_CONNECT) return fail(errc::not_implemented, "CONNECT is not supported");
+    // RFC 9112 §3.2: exactly one Host in HTTP/1.1; at most one in HTTP/1.0.
+    if (hosts > 1) return fail(errc::bad_request, "more than one Host header");
+    if (hosts == 0 && head_.version_minor >= 1) {
+      return fail(errc::bad_request, "HTTP/1.1 request without a Host header");
+    }
     // Upgrade is hop-by-hop and is removed; keep parsing the connection as plain HTTP.
     parser_.upgrade = 0;
     head_.has_body = head_.chunked || head_.content_length > 0;

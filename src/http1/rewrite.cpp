@@ -59,8 +59,7 @@ void write_request_head(const Head& head, const char* base, const RequestRewrite
   for (const auto& f : head.fields) {
     std::string_view name = f.name.in(base);
     std::string_view value = f.value.in(base);
-    if (iequals(name, "host")) {
-      if (host_written) continue;  // a duplicate Host is dropped; llhttp allowed it
+    if (iequals(name, "host")) {  // the parser guarantees there is at most one
       append_field(out, name, rw.preserve_host ? value : rw.authority);
       host_written = true;
       continue;

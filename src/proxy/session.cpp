@@ -78,8 +78,11 @@ Session::~Session() {
 
 asio::awaitable<void> Session::run() {
   for (;;) {
-    if (!co_await read_request_head()) break;
-    if (co_await forward_request() == Outcome::close) break;
+    // GCC 12 miscompiles co_await inside a condition: always await into a variable first.
+    bool got_head = co_await read_request_head();
+    if (!got_head) break;
+    Outcome outcome = co_await forward_request();
+    if (outcome == Outcome::close) break;
   }
   up_.reset();
   std::error_code ec;
@@ -218,10 +221,7 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
     break;
   }
   if (err) {
-    if (w_.backends[backend_].record_failure(Clock::now(), w_.health)) {
-      w_.log->warn("backend {} marked down after {} consecutive failures",
-                   w_.backends[backend_].spec().name(), w_.health.failures_to_down);
-    }
+    record_upstream_failure();
     up_.reset();
     bool close = !body_done || !client_keep_alive_;
     co_await reply_error(*err, close);
@@ -267,10 +267,7 @@ asio::awaitable<std::optional<ProxyError>> Session::connect_fresh(std::size_t ba
                        : ProxyError{502, "connect_failed", Side::upstream, true,
                                     "cannot connect to backend " + name + ": " + last.message()};
   w_.log->warn("{}", err.detail);
-  if (w_.backends[backend].record_failure(Clock::now(), w_.health)) {
-    w_.log->warn("backend {} marked down after {} consecutive failures", name,
-                 w_.health.failures_to_down);
-  }
+  record_upstream_failure();
   co_return err;
 }
 
@@ -294,7 +291,8 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request(bool replay, bo
   if (h.expect_continue && h.has_body && !client_http10_ && buf_.empty()) {
     // The balancer answers the expectation itself and does not forward it (RFC 9110
     // §10.1.1): the client should not wait for a backend that never sees the header.
-    if (!co_await write_client(k100Continue, nullptr)) co_return client_gone();
+    bool sent = co_await write_client(k100Continue, nullptr);
+    if (!sent) co_return client_gone();
   }
 
   std::uint64_t max_body = w_.config->limits.max_body;
@@ -312,8 +310,9 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request(bool replay, bo
     }
     bool done = r.event == http1::Parser::Event::message_done;
     if (first || parser_.output_bytes() > 0) {
-      // The whole request is in hand (iov_ after this write) and can be sent again.
-      if (first && done) replayable_ = true;
+      // The whole request is in hand (iov_ after this write) and may be sent again; RFC 9110
+      // §9.2.2 forbids a proxy to retry non-idempotent methods on its own.
+      if (first && done) replayable_ = parser_.head().idempotent();
       watchdog_.arm(u.socket, w_.config->timeouts.response);
       auto ec = co_await write_upstream(first ? std::string_view(head_out_) : std::string_view(),
                                         parser_);
@@ -379,7 +378,8 @@ asio::awaitable<std::optional<ProxyError>> Session::read_response_head() {
         if (status != 100 && !client_http10_) {
           head_out_.clear();
           http1::write_response_head(u.parser.head(), u.buffer.base(), {}, head_out_);
-          if (!co_await write_client(head_out_, nullptr)) {
+          bool sent = co_await write_client(head_out_, nullptr);
+          if (!sent) {
             co_return client_gone();
           }
         }
@@ -445,13 +445,24 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
     if (r.event == http1::Parser::Event::error) {
       w_.log->warn("backend {} sent a broken response body: {}",
                    w_.backends[backend_].spec().name(), u.parser.error_reason());
+      if (first) {
+        // Nothing reached the client yet: it can still get a proper error reply.
+        record_upstream_failure();
+        up_.reset();
+        co_await reply_error(
+            upstream_error("bad_response", 502,
+                           std::string("invalid response body: ") + u.parser.error_reason()),
+            !client_keep_alive_);
+        co_return client_keep_alive_ ? Outcome::keep_alive : Outcome::close;
+      }
       upstream_ok = false;
       break;
     }
     done = r.event == http1::Parser::Event::message_done;
     if (first || u.parser.output_bytes() > 0) {
-      if (!co_await write_client(first ? std::string_view(head_out_) : std::string_view(),
-                                 &u.parser)) {
+      bool sent = co_await write_client(first ? std::string_view(head_out_) : std::string_view(),
+                                        &u.parser);
+      if (!sent) {
         up_.reset();
         access_log(response_status_, u.parser.body_bytes());
         co_return Outcome::close;
@@ -469,7 +480,8 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
     if (ec || n == 0) {
       if (!watchdog_.expired() && u.parser.body_until_eof() &&
           u.parser.finish() == http1::Parser::Event::message_done) {
-        if (!co_await write_client({}, &u.parser)) break;
+        bool sent = co_await write_client({}, &u.parser);
+        if (!sent) break;
         done = true;
         break;
       }
@@ -485,10 +497,7 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
   response_bytes_ = u.parser.body_bytes();
   if (!done) {
     // The head is out: the only honest signal left is to close without finishing the body.
-    if (!upstream_ok && w_.backends[backend_].record_failure(Clock::now(), w_.health)) {
-      w_.log->warn("backend {} marked down after {} consecutive failures",
-                   w_.backends[backend_].spec().name(), w_.health.failures_to_down);
-    }
+    if (!upstream_ok) record_upstream_failure();
     up_.reset();
     access_log(response_status_, response_bytes_);
     co_return Outcome::close;
@@ -496,6 +505,14 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
   finish_upstream(u.parser.keep_alive() && !eof_body && u.buffer.empty());
   access_log(response_status_, response_bytes_);
   co_return close ? Outcome::close : Outcome::keep_alive;
+}
+
+void Session::record_upstream_failure() {
+  auto& b = w_.backends[backend_];
+  if (b.record_failure(Clock::now(), w_.health)) {
+    w_.log->warn("backend {} marked down after {} consecutive failures", b.spec().name(),
+                 w_.health.failures_to_down);
+  }
 }
 
 void Session::finish_upstream(bool reusable) {

@@ -43,6 +43,11 @@ struct Head {
   bool has_body = false;             // a body follows the head (for responses: unless HEAD etc.)
 
   bool is_http10() const { return version_major == 1 && version_minor == 0; }
+  // RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
+  bool idempotent() const {
+    return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
+           method == "PUT" || method == "DELETE";
+  }
 
   void clear() {
     method = {};

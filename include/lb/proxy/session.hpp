@@ -46,6 +46,8 @@ class Session {
                                                   const http1::Parser& body);
   ProxyError upstream_error(std::string_view code, int status, const std::string& what) const;
   void finish_upstream(bool reusable);
+  // Charges backend_ with a failure (passive health); logs when that marks it down.
+  void record_upstream_failure();
   void access_log(int status, std::uint64_t bytes) const;
 
   Worker& w_;

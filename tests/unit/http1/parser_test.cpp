@@ -114,7 +114,7 @@ TEST(Http1Parser, SameResultAtEveryFragmentBoundary) {
 
 TEST(Http1Parser, ChunkedBodyIsReframedCanonicallyWithTrailers) {
   std::string in =
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
       "5;name=v\r\nhello\r\n0\r\nX-T: 1\r\n\r\n";
   auto chunked = run(MessageKind::request, in, 0, BodyOutput::chunked);
   EXPECT_EQ(chunked.body, "5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n");
@@ -161,8 +161,9 @@ TEST(Http1Parser, ResponsesWithoutBody) {
 }
 
 TEST(Http1Parser, ExpectContinueAndHttp10) {
-  auto r = run(MessageKind::request,
-               "PUT / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx", 0);
+  auto r =
+      run(MessageKind::request,
+          "PUT / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx", 0);
   EXPECT_TRUE(r.head.expect_continue);
   auto r10 = run(MessageKind::request, "GET / HTTP/1.0\r\n\r\n", 0);
   EXPECT_TRUE(r10.head.is_http10());
@@ -179,27 +180,32 @@ struct BadCase {
 
 TEST(Http1Parser, RefusesMalformedAndSmugglingRequests) {
   const BadCase cases[] = {
-      {"cl and te", "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+      {"cl and te",
+       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
        errc::bad_request},
-      {"two content lengths", "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+      {"two content lengths",
+       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
        errc::bad_request},
-      {"content length list", "POST / HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\n", errc::bad_request},
-      {"bad chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      {"content length list", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\n",
        errc::bad_request},
-      {"obs-fold", "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", errc::bad_request},
-      {"bare cr", "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", errc::bad_request},
+      {"bad chunk size", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+       errc::bad_request},
+      {"obs-fold", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", errc::bad_request},
+      {"bare cr", "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", errc::bad_request},
       {"space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", errc::bad_request},
-      {"control char", "GET / HTTP/1.1\r\nX: a\x01z\r\n\r\n", errc::bad_request},
-      {"gzip coding", "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+      {"control char", "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01z\r\n\r\n", errc::bad_request},
+      {"gzip coding", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
        errc::not_implemented},
-      {"chunked twice", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+      {"chunked twice", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
        errc::bad_request},
-      {"chunked not last", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+      {"chunked not last", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
        errc::bad_request},
       {"unknown method", "FOO / HTTP/1.1\r\n\r\n", errc::not_implemented},
       {"garbage method", "\x01\x02 / HTTP/1.1\r\n\r\n", errc::bad_request},
       {"connect", "CONNECT a:443 HTTP/1.1\r\n\r\n", errc::not_implemented},
       {"http/2.0", "GET / HTTP/2.0\r\n\r\n", errc::version_not_supported},
+      {"no host in 1.1", "GET / HTTP/1.1\r\nX: y\r\n\r\n", errc::bad_request},
+      {"two hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", errc::bad_request},
       {"bad version", "GET / HTTP/1.x\r\n\r\n", errc::bad_request},
   };
   for (const auto& c : cases) {
@@ -222,7 +228,7 @@ TEST(Http1Parser, EnforcesLimits) {
 
   Parser q(MessageKind::request, {1024, 64});
   q.start();
-  std::string big = "GET / HTTP/1.1\r\nX: " + std::string(100, 'b') + "\r\n";
+  std::string big = "GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(100, 'b') + "\r\n";
   r = q.parse(big.data(), 0, big.size());
   EXPECT_EQ(r.event, Parser::Event::error);
   EXPECT_EQ(q.error(), make_error_code(errc::headers_too_large));
@@ -238,7 +244,7 @@ TEST(Http1Parser, BadResponsesAreBadResponse) {
 }
 
 TEST(Http1Parser, PausesWhenFramingBufferFillsAndResumes) {
-  std::string in = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string in = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
   std::string expected_raw;
   for (int i = 0; i < 2000; ++i) {
     in += "1\r\nx\r\n";
