@@ -42,32 +42,29 @@ void write_request_head(const Head& head, const char* base, const RequestRewrite
   out.append(head.method).append(" ").append(head.target.in(base)).append(" HTTP/1.1\r\n");
 
   std::string_view client_host;
-  bool host_written = false;
+  bool has_host = false;
   for (const auto& f : head.fields) {
     if (iequals(f.name.in(base), "host")) {
       client_host = f.value.in(base);
+      has_host = true;
       break;
     }
   }
-  if (client_host.empty() && !rw.preserve_host) {
-    append_field(out, "Host", rw.authority);
-    host_written = true;
-  }
+  // HTTP/1.1 requires a Host upstream even when an HTTP/1.0 client sent none; with
+  // --preserve-host there is nothing to preserve, so the backend authority stands in.
+  if (!has_host) append_field(out, "Host", rw.authority);
 
-  std::string_view xff_name;
   std::size_t xff_count = 0;
   for (const auto& f : head.fields) {
     std::string_view name = f.name.in(base);
     std::string_view value = f.value.in(base);
     if (iequals(name, "host")) {  // the parser guarantees there is at most one
       append_field(out, name, rw.preserve_host ? value : rw.authority);
-      host_written = true;
       continue;
     }
     if (iequals(name, "x-forwarded-for")) {
       // Several X-Forwarded-For lines are one list (RFC 9110 §5.3); merge them at the first.
       if (xff_count++ == 0) {
-        xff_name = name;
         out.append(name).append(": ").append(value);
         for (const auto& g : head.fields) {
           if (&g != &f && iequals(g.name.in(base), "x-forwarded-for")) {

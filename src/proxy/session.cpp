@@ -447,12 +447,11 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
                    w_.backends[backend_].spec().name(), u.parser.error_reason());
       if (first) {
         // Nothing reached the client yet: it can still get a proper error reply.
+        ProxyError err = upstream_error(
+            "bad_response", 502, std::string("invalid response body: ") + u.parser.error_reason());
         record_upstream_failure();
-        up_.reset();
-        co_await reply_error(
-            upstream_error("bad_response", 502,
-                           std::string("invalid response body: ") + u.parser.error_reason()),
-            !client_keep_alive_);
+        up_.reset();  // `u` is gone from here on
+        co_await reply_error(err, !client_keep_alive_);
         co_return client_keep_alive_ ? Outcome::keep_alive : Outcome::close;
       }
       upstream_ok = false;
@@ -463,8 +462,9 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
       bool sent = co_await write_client(first ? std::string_view(head_out_) : std::string_view(),
                                         &u.parser);
       if (!sent) {
+        std::uint64_t bytes = u.parser.body_bytes();
         up_.reset();
-        access_log(response_status_, u.parser.body_bytes());
+        access_log(response_status_, bytes);
         co_return Outcome::close;
       }
       first = false;

@@ -1,0 +1,114 @@
+// The load_balancer command line as an operator meets it: help, version, usage errors, and
+// a clean stop on SIGTERM.
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "harness.hpp"
+
+namespace it {
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    lines.push_back(text.substr(pos, nl - pos));
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return lines;
+}
+
+// A usage error is exit code 2 and one line on stderr that says what is wrong; the only
+// other line allowed is the pointer to --help. Nothing on stdout, nothing started.
+void expect_usage_error(const RunResult& r, const std::string& must_mention) {
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.out, "");
+  auto lines = lines_of(r.err);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines[0].find(must_mention), std::string::npos) << r.err;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_NE(lines[i].find("--help"), std::string::npos)
+        << "stderr has more than one line about the error:\n"
+        << r.err;
+  }
+  EXPECT_LE(lines.size(), 2u) << r.err;
+  EXPECT_EQ(r.err.find("listening on"), std::string::npos);
+}
+
+TEST(Cli, HelpExitsZeroAndDescribesOptions) {
+  for (const char* flag : {"--help", "-h"}) {
+    auto r = run_program("load_balancer", {flag});
+    EXPECT_EQ(r.exit_code, 0) << flag;
+    EXPECT_EQ(r.err, "") << flag;
+    EXPECT_TRUE(r.out.starts_with("Usage: load_balancer")) << r.out;
+    for (const char* option : {"--port", "--backend", "--strategy", "--preserve-host",
+                               "--response-timeout", "--client-timeout", "--version"}) {
+      EXPECT_NE(r.out.find(option), std::string::npos) << flag << " does not mention " << option;
+    }
+  }
+}
+
+TEST(Cli, VersionPrintsOneLine) {
+  auto r = run_program("load_balancer", {"--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.err, "");
+  EXPECT_TRUE(std::regex_match(r.out, std::regex(R"(load_balancer \d+\.\d+\.\d+\n)"))) << r.out;
+}
+
+TEST(Cli, HelpWinsOverOtherBadFlags) {
+  auto r = run_program("load_balancer", {"--help", "--no-such-flag"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(r.out.starts_with("Usage: load_balancer"));
+}
+
+TEST(Cli, UnknownFlagIsAUsageError) {
+  expect_usage_error(run_program("load_balancer", {"--no-such-flag"}), "--no-such-flag");
+}
+
+TEST(Cli, MisspelledFlagSuggestsTheRightOne) {
+  auto r = run_program("load_balancer", {"--prot", "0"});
+  expect_usage_error(r, "--prot");
+  EXPECT_NE(r.err.find("--port"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BadValuesAreUsageErrors) {
+  expect_usage_error(run_program("load_balancer", {"-p", "70000"}), "70000");
+  expect_usage_error(run_program("load_balancer", {"-s", "fastest"}), "fastest");
+  expect_usage_error(run_program("load_balancer", {"--response-timeout", "soon"}), "soon");
+  expect_usage_error(run_program("load_balancer", {"-b"}), "-b");
+}
+
+TEST(Cli, HttpsBackendIsRefused) {
+  auto r = run_program("load_balancer", {"-p", "0", "-b", "https://x:443"});
+  expect_usage_error(r, "https://x:443");
+  EXPECT_NE(r.err.find("TLS"), std::string::npos) << r.err;
+}
+
+TEST(Cli, Port443BackendIsRefused) {
+  auto r = run_program("load_balancer", {"-p", "0", "-b", "x:443"});
+  expect_usage_error(r, "x:443");
+  EXPECT_NE(r.err.find("TLS"), std::string::npos) << r.err;
+}
+
+TEST(Cli, DuplicateBackendIsRefused) {
+  ScriptedUpstream up(ScriptedUpstream::reply_always(ok_response("x")));
+  expect_usage_error(
+      run_program("load_balancer", {"-p", "0", "-b", up.backend(), "-b", up.backend()}),
+      up.backend());
+}
+
+TEST(Cli, SigtermStopsTheBalancerCleanly) {
+  ScriptedUpstream up(ScriptedUpstream::reply_always(ok_response("x")));
+  auto lb = start_balancer({up.backend()});
+  // One served request so the stop also tears down a pooled upstream connection.
+  ASSERT_EQ(http_get(url(lb->port())).status, 200);
+  EXPECT_EQ(lb->terminate(), 0) << lb->log();
+  EXPECT_FALSE(lb->running());
+}
+
+}  // namespace
+}  // namespace it

@@ -1,0 +1,871 @@
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#ifndef LB_BIN_DIR
+#error "LB_BIN_DIR must name the directory of load_balancer, backend1 and backend2"
+#endif
+
+namespace it {
+
+namespace {
+
+// How often blocking waits wake up to look at deadlines and the stop flag.
+constexpr int kSliceMs = 20;
+
+int remaining_ms(Clock::time_point deadline, int cap = 1000) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::clamp<long long>(left.count(), 0, cap));
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A temp file open for writing (O_CLOEXEC); returns the fd and sets `path`.
+int make_temp_file(std::string& path) {
+  const char* dir = std::getenv("TMPDIR");
+  std::string tmpl = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/lb-it-XXXXXX";
+  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("mkostemp failed: " + std::string(std::strerror(errno)));
+  path = tmpl;
+  return fd;
+}
+
+// fork + exec of `path`; stdin is /dev/null and every other inherited descriptor is closed.
+// Only async-signal-safe calls happen in the child: the test process has threads.
+pid_t spawn(const std::string& path, const std::vector<std::string>& args, int out_fd, int err_fd) {
+  std::vector<std::string> argv_text{path};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  rlimit lim{};
+  long max_fd = ::getrlimit(RLIMIT_NOFILE, &lim) == 0 ? static_cast<long>(lim.rlim_cur) : 1024;
+  max_fd = std::min(max_fd, 65536L);
+
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test binary
+    int devnull = ::open("/dev/null", O_RDONLY);
+    ::dup2(devnull, 0);
+    ::dup2(out_fd, 1);
+    ::dup2(err_fd, 2);
+#ifdef SYS_close_range
+    if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+#endif
+      for (long fd = 3; fd < max_fd; ++fd) ::close(static_cast<int>(fd));
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+
+// Waits for `pid` until the deadline; nullopt if it is still running.
+std::optional<int> wait_exit(pid_t pid, Clock::time_point deadline) {
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return status;
+    if (r < 0 && errno != EINTR) return -1;
+    if (Clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::uint64_t parse_number(std::string_view text, int base) {
+  std::string s(trim(text));
+  if (s.empty() || !std::isxdigit(static_cast<unsigned char>(s[0]))) {
+    throw std::runtime_error("bad number in message framing: \"" + s + "\"");
+  }
+  std::size_t used = 0;
+  std::uint64_t n = std::stoull(s, &used, base);
+  if (used != s.size()) throw std::runtime_error("bad number in message framing: \"" + s + "\"");
+  return n;
+}
+
+Header split_field(std::string_view line) {
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos) return {std::string(line), {}};
+  return {std::string(line.substr(0, colon)), std::string(trim(line.substr(colon + 1)))};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Child processes
+
+RunResult run_program(const std::string& name, const std::vector<std::string>& args,
+                      Clock::duration timeout) {
+  std::string out_path, err_path;
+  int out_fd = make_temp_file(out_path);
+  int err_fd = make_temp_file(err_path);
+  pid_t pid = spawn(std::string(LB_BIN_DIR) + "/" + name, args, out_fd, err_fd);
+  ::close(out_fd);
+  ::close(err_fd);
+  RunResult result;
+  auto status = wait_exit(pid, Clock::now() + timeout);
+  if (!status) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  } else {
+    result.exit_code = exit_code_of(*status);
+  }
+  result.out = read_file(out_path);
+  result.err = read_file(err_path);
+  ::unlink(out_path.c_str());
+  ::unlink(err_path.c_str());
+  return result;
+}
+
+Process::Process(const std::string& name, const std::vector<std::string>& args) {
+  int fd = make_temp_file(log_path_);
+  try {
+    pid_ = spawn(std::string(LB_BIN_DIR) + "/" + name, args, fd, fd);
+  } catch (...) {
+    ::close(fd);
+    ::unlink(log_path_.c_str());
+    throw;
+  }
+  ::close(fd);
+}
+
+Process::~Process() {
+  terminate();
+  if (::testing::Test::HasFailure()) {
+    // The child's own account is usually the quickest way to see why a test failed.
+    std::string text = log();
+    if (text.size() > 30000) text = "...\n" + text.substr(text.size() - 30000);
+    std::fprintf(stderr, "---- log of pid %d (exit code %d) ----\n%s---- end of log ----\n",
+                 static_cast<int>(pid_), exit_code_, text.c_str());
+  }
+  ::unlink(log_path_.c_str());
+}
+
+std::string Process::log() const { return read_file(log_path_); }
+
+void Process::reap(int status) {
+  exited_ = true;
+  exit_code_ = exit_code_of(status);
+}
+
+bool Process::running() {
+  if (exited_) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) reap(status);
+  return !exited_;
+}
+
+std::uint16_t Process::wait_for_port(Clock::duration timeout) {
+  static const std::regex kListening(R"(listening on \S*:(\d+))");
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    std::string text = log();
+    std::smatch m;
+    if (std::regex_search(text, m, kListening)) {
+      port_ = static_cast<std::uint16_t>(std::stoul(m[1].str()));
+      return port_;
+    }
+    if (!running()) {
+      throw std::runtime_error("program exited (code " + std::to_string(exit_code_) +
+                               ") before listening; its log:\n" + text);
+    }
+    if (Clock::now() >= deadline) {
+      throw std::runtime_error("no 'listening on' line before the deadline; log:\n" + text);
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+std::size_t Process::log_count(std::string_view needle) const {
+  std::string text = log();
+  std::size_t count = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos;
+       pos = text.find(needle, pos + needle.size())) {
+    ++count;
+  }
+  return count;
+}
+
+bool Process::wait_for_log(std::string_view needle, Clock::duration timeout,
+                           std::size_t count) const {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (log_count(needle) >= count) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+long Process::peak_rss_kb() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+int Process::terminate(Clock::duration grace) {
+  if (pid_ <= 0 || !running()) return exit_code_;
+  ::kill(pid_, SIGTERM);
+  auto status = wait_exit(pid_, Clock::now() + grace);
+  if (!status) {
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    status = st;
+  }
+  reap(*status);
+  return exit_code_;
+}
+
+std::string backend_arg(std::uint16_t port, unsigned weight) {
+  std::string s = "127.0.0.1:" + std::to_string(port);
+  if (weight > 0) s += ",weight=" + std::to_string(weight);
+  return s;
+}
+
+std::unique_ptr<Process> start_balancer(const std::vector<std::string>& backends,
+                                        const std::vector<std::string>& extra_args) {
+  std::vector<std::string> args{"-p", "0", "--listen", "127.0.0.1"};
+  for (const auto& b : backends) {
+    args.push_back("-b");
+    args.push_back(b);
+  }
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  auto p = std::make_unique<Process>("load_balancer", args);
+  p->wait_for_port();
+  return p;
+}
+
+std::unique_ptr<Process> start_backend(int n, const std::string& id) {
+  std::vector<std::string> args{"--port", "0", "--listen", "127.0.0.1"};
+  if (!id.empty()) args.insert(args.end(), {"--id", id});
+  auto p = std::make_unique<Process>("backend" + std::to_string(n), args);
+  p->wait_for_port();
+  return p;
+}
+
+std::string url(std::uint16_t port, std::string_view path) {
+  return "http://127.0.0.1:" + std::to_string(port) + std::string(path);
+}
+
+// ---------------------------------------------------------------------------------------
+// Messages
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::optional<std::string> find_header(const Headers& headers, std::string_view name) {
+  for (const auto& [n, v] : headers) {
+    if (iequals(n, name)) return v;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> header_values(const Headers& headers, std::string_view name) {
+  std::vector<std::string> out;
+  for (const auto& [n, v] : headers) {
+    if (iequals(n, name)) out.push_back(v);
+  }
+  return out;
+}
+
+Message parse_head(std::string_view head, MessageKind kind) {
+  Message m;
+  m.head = std::string(head);
+  auto line_end = head.find("\r\n");
+  m.start_line = std::string(head.substr(0, line_end));
+  std::string_view start = m.start_line;
+  auto sp1 = start.find(' ');
+  auto sp2 = sp1 == std::string_view::npos ? sp1 : start.find(' ', sp1 + 1);
+  if (kind == MessageKind::request) {
+    m.method = std::string(start.substr(0, sp1));
+    if (sp1 != std::string_view::npos) m.target = std::string(start.substr(sp1 + 1, sp2 - sp1 - 1));
+    if (sp2 != std::string_view::npos) m.version = std::string(start.substr(sp2 + 1));
+  } else {
+    m.version = std::string(start.substr(0, sp1));
+    if (sp1 == std::string_view::npos) throw std::runtime_error("bad status line: " + m.start_line);
+    m.status = static_cast<int>(parse_number(start.substr(sp1 + 1, sp2 - sp1 - 1), 10));
+    if (sp2 != std::string_view::npos) m.reason = std::string(start.substr(sp2 + 1));
+  }
+  std::size_t end = head.size() >= 4 ? head.size() - 4 : 0;  // the empty line
+  for (std::size_t pos = line_end + 2; pos < end + 2 && line_end != std::string_view::npos;) {
+    auto next = head.find("\r\n", pos);
+    m.headers.push_back(split_field(head.substr(pos, next - pos)));
+    pos = next + 2;
+  }
+  return m;
+}
+
+std::optional<Message> parse_message(std::string_view data, MessageKind kind, std::size_t& consumed,
+                                     bool eof, bool no_body) {
+  consumed = 0;
+  auto head_end = data.find("\r\n\r\n");
+  if (head_end == std::string_view::npos) return std::nullopt;
+  Message m = parse_head(data.substr(0, head_end + 4), kind);
+
+  std::size_t body_start = head_end + 4;
+  auto te = m.header("transfer-encoding");
+  auto cl = m.header("content-length");
+  bool bodiless = kind == MessageKind::response &&
+                  (no_body || m.status / 100 == 1 || m.status == 204 || m.status == 304);
+  if (bodiless) {
+    consumed = body_start;
+    return m;
+  }
+  if (te && te->find("chunked") != std::string::npos) {
+    m.chunked = true;
+    std::size_t p = body_start;
+    for (;;) {
+      auto eol = data.find("\r\n", p);
+      if (eol == std::string_view::npos) return std::nullopt;
+      std::string_view size_line = data.substr(p, eol - p);
+      std::uint64_t size = parse_number(size_line.substr(0, size_line.find(';')), 16);
+      p = eol + 2;
+      if (size == 0) {
+        for (;;) {  // trailer section up to the empty line
+          auto t_end = data.find("\r\n", p);
+          if (t_end == std::string_view::npos) return std::nullopt;
+          if (t_end == p) {
+            p += 2;
+            break;
+          }
+          m.trailers.push_back(split_field(data.substr(p, t_end - p)));
+          p = t_end + 2;
+        }
+        break;
+      }
+      if (data.size() < p + size + 2) return std::nullopt;
+      m.body.append(data.substr(p, size));
+      if (data.substr(p + size, 2) != "\r\n") throw std::runtime_error("chunk without CRLF");
+      p += size + 2;
+    }
+    m.raw_body = std::string(data.substr(body_start, p - body_start));
+    consumed = p;
+    return m;
+  }
+  if (cl) {
+    std::uint64_t n = parse_number(*cl, 10);
+    if (data.size() < body_start + n) return std::nullopt;
+    m.body = m.raw_body = std::string(data.substr(body_start, n));
+    consumed = body_start + n;
+    return m;
+  }
+  if (kind == MessageKind::request) {
+    consumed = body_start;
+    return m;
+  }
+  if (!eof) return std::nullopt;
+  m.close_delimited = true;
+  m.body = m.raw_body = std::string(data.substr(body_start));
+  consumed = data.size();
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw client
+
+RawClient::RawClient(std::uint16_t port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int e = errno;
+    ::close(fd_);
+    throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) +
+                             " failed: " + std::strerror(e));
+  }
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+RawClient::~RawClient() { ::close(fd_); }
+
+bool RawClient::send(std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+void RawClient::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+
+bool RawClient::fill(Clock::time_point deadline) {
+  if (eof_) return false;
+  pollfd p{fd_, POLLIN, 0};
+  int r = ::poll(&p, 1, remaining_ms(deadline));
+  if (r <= 0) return false;
+  std::array<char, 65536> chunk;
+  ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
+  if (n > 0) {
+    buf_.append(chunk.data(), static_cast<std::size_t>(n));
+    return true;
+  }
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return false;
+  eof_ = true;  // orderly close or reset
+  return false;
+}
+
+std::optional<Message> RawClient::read_response(bool head_request, Clock::duration timeout) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    std::size_t consumed = 0;
+    auto m = parse_message(buf_, MessageKind::response, consumed, eof_, head_request);
+    if (m) {
+      buf_.erase(0, consumed);
+      return m;
+    }
+    if (eof_ || Clock::now() >= deadline) return std::nullopt;
+    fill(deadline);
+  }
+}
+
+bool RawClient::read_until(std::string_view needle, Clock::duration timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (buf_.find(needle) == std::string::npos) {
+    if (eof_ || Clock::now() >= deadline) return false;
+    fill(deadline);
+  }
+  return true;
+}
+
+bool RawClient::wait_closed(Clock::duration timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (!eof_ && Clock::now() < deadline) fill(deadline);
+  return eof_;
+}
+
+std::string RawClient::read_until_close(Clock::duration timeout) {
+  wait_closed(timeout);
+  return std::exchange(buf_, {});
+}
+
+// ---------------------------------------------------------------------------------------
+// libcurl client
+
+namespace {
+
+struct CurlState {
+  const CurlRequest* rq;
+  CurlResponse* rs;
+  std::vector<std::string> status_lines;
+  std::uint64_t upload_pos = 0;
+};
+
+std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+  auto& st = *static_cast<CurlState*>(user);
+  std::string_view line = trim({data, size * n});
+  if (line.starts_with("HTTP/")) {
+    st.status_lines.emplace_back(line);
+    st.rs->headers.clear();  // a new response head: the earlier one was interim
+  } else if (!line.empty()) {
+    st.rs->headers.push_back(split_field(line));
+  }
+  return size * n;
+}
+
+std::size_t on_write(char* data, std::size_t size, std::size_t n, void* user) {
+  auto& st = *static_cast<CurlState*>(user);
+  st.rs->body_bytes += size * n;
+  if (st.rq->sink) return st.rq->sink(data, size * n) ? size * n : 0;
+  st.rs->body.append(data, size * n);
+  return size * n;
+}
+
+std::size_t on_read(char* out, std::size_t size, std::size_t n, void* user) {
+  auto& st = *static_cast<CurlState*>(user);
+  if (st.rq->source) return st.rq->source(out, size * n);
+  const std::string& body = *st.rq->body;
+  std::size_t k = std::min<std::size_t>(size * n, body.size() - st.upload_pos);
+  std::memcpy(out, body.data() + st.upload_pos, k);
+  st.upload_pos += k;
+  return k;
+}
+
+}  // namespace
+
+CurlResponse http(const CurlRequest& rq) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  CurlResponse rs;
+  CurlState st{&rq, &rs, {}, 0};
+  CURL* h = curl_easy_init();
+  if (h == nullptr) {
+    rs.error = "curl_easy_init failed";
+    return rs;
+  }
+  std::array<char, CURL_ERROR_SIZE> errbuf{};
+  auto ms = [](Clock::duration d) {
+    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  };
+  curl_easy_setopt(h, CURLOPT_URL, rq.url.c_str());
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_PROXY, "");  // ignore http_proxy from the environment
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms(rq.timeout));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms(kTimeout));
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf.data());
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+                   rq.http10 ? CURL_HTTP_VERSION_1_0 : CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &st);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
+  curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+  curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, ms(kTimeout));
+
+  curl_slist* list = nullptr;
+  for (const auto& line : rq.headers) list = curl_slist_append(list, line.c_str());
+  list = curl_slist_append(list, rq.expect_continue ? "Expect: 100-continue" : "Expect:");
+  bool upload = rq.body.has_value() || static_cast<bool>(rq.source);
+  bool chunked = upload && (rq.chunked || (rq.source && !rq.source_size));
+  if (chunked) list = curl_slist_append(list, "Transfer-Encoding: chunked");
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+
+  if (rq.method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else if (upload) {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, &st);
+    curl_off_t size = chunked     ? -1
+                      : rq.source ? static_cast<curl_off_t>(*rq.source_size)
+                                  : static_cast<curl_off_t>(rq.body->size());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, size);
+  }
+  if (rq.method != "GET" && rq.method != "HEAD" && !(upload && rq.method == "POST")) {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq.method.c_str());
+  }
+
+  CURLcode rc = curl_easy_perform(h);
+  rs.curl_code = static_cast<int>(rc);
+  if (rc != CURLE_OK) rs.error = errbuf[0] != '\0' ? errbuf.data() : curl_easy_strerror(rc);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs.status);
+  if (!st.status_lines.empty()) {
+    rs.status_line = st.status_lines.back();
+    rs.interim.assign(st.status_lines.begin(), st.status_lines.end() - 1);
+  }
+  curl_slist_free_all(list);
+  curl_easy_cleanup(h);
+  return rs;
+}
+
+// ---------------------------------------------------------------------------------------
+// ScriptedUpstream
+
+namespace {
+
+enum class Wait { ready, stopped, timeout };
+
+Wait wait_for(int fd, short events, const std::atomic<bool>& stop, Clock::time_point deadline) {
+  for (;;) {
+    if (stop.load()) return Wait::stopped;
+    if (Clock::now() >= deadline) return Wait::timeout;
+    pollfd p{fd, events, 0};
+    int r = ::poll(&p, 1, std::min(kSliceMs, remaining_ms(deadline)));
+    if (r > 0) return Wait::ready;
+  }
+}
+
+}  // namespace
+
+bool ScriptedConn::fill(Clock::time_point deadline) {
+  if (fd_ < 0 || eof_) return false;
+  for (;;) {
+    Wait w = wait_for(fd_, POLLIN, owner_.stop_, deadline);
+    if (w == Wait::stopped) drain();
+    if (w != Wait::ready) return false;
+    std::array<char, 65536> chunk;
+    ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      owner_.bytes_ += static_cast<std::uint64_t>(n);
+      buf_.append(chunk.data(), static_cast<std::size_t>(n));
+      return true;
+    }
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    eof_ = true;
+    return false;
+  }
+}
+
+void ScriptedConn::drain() {
+  // Whatever the peer already sent counts, even if the handler never asked for it.
+  std::array<char, 65536> chunk;
+  while (fd_ >= 0 && !eof_) {
+    ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      owner_.bytes_ += static_cast<std::uint64_t>(n);
+      buf_.append(chunk.data(), static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) eof_ = true;
+    return;
+  }
+}
+
+std::optional<Message> ScriptedConn::read_request(Clock::duration timeout) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    std::size_t consumed = 0;
+    auto m = parse_message(buf_, MessageKind::request, consumed);
+    if (m) {
+      buf_.erase(0, consumed);
+      std::lock_guard lock(owner_.mu_);
+      owner_.requests_.push_back(*m);
+      owner_.cv_.notify_all();
+      return m;
+    }
+    if (!fill(deadline)) return std::nullopt;
+  }
+}
+
+std::optional<std::string> ScriptedConn::read_head(Clock::duration timeout) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    auto end = buf_.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      std::string head = buf_.substr(0, end + 4);
+      buf_.erase(0, end + 4);
+      return head;
+    }
+    if (!fill(deadline)) return std::nullopt;
+  }
+}
+
+std::size_t ScriptedConn::read_some(char* out, std::size_t n, Clock::duration timeout) {
+  if (!buf_.empty()) {
+    std::size_t k = std::min(n, buf_.size());
+    std::memcpy(out, buf_.data(), k);
+    buf_.erase(0, k);
+    return k;
+  }
+  if (fd_ < 0 || eof_) return 0;
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    Wait w = wait_for(fd_, POLLIN, owner_.stop_, deadline);
+    if (w != Wait::ready) return 0;
+    ssize_t r = ::recv(fd_, out, n, MSG_DONTWAIT);
+    if (r > 0) {
+      owner_.bytes_ += static_cast<std::uint64_t>(r);
+      return static_cast<std::size_t>(r);
+    }
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    eof_ = true;
+    return 0;
+  }
+}
+
+bool ScriptedConn::send(std::string_view bytes) {
+  auto deadline = Clock::now() + kTimeout;
+  while (!bytes.empty() && fd_ >= 0) {
+    if (wait_for(fd_, POLLOUT, owner_.stop_, deadline) != Wait::ready) return false;
+    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return bytes.empty();
+}
+
+void ScriptedConn::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void ScriptedConn::reset() {
+  if (fd_ < 0) return;
+  linger lg{1, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close();
+}
+
+void ScriptedConn::hang() {
+  auto far = Clock::now() + 10min;  // the upstream's stop() ends it much earlier
+  while (fill(far)) buf_.clear();
+}
+
+ScriptedUpstream::ScriptedUpstream(Handler handler) : handler_(std::move(handler)) {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (listen_fd_ < 0) throw std::runtime_error("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listen_fd_, 128) != 0 ||
+      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(listen_fd_);
+    throw std::runtime_error("cannot listen on 127.0.0.1:0");
+  }
+  port_ = ntohs(addr.sin_port);
+  accept_thread_ = std::thread([this] { accept_loop(); });
+}
+
+ScriptedUpstream::~ScriptedUpstream() { stop(); }
+
+void ScriptedUpstream::accept_loop() {
+  while (!stop_.load()) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (::poll(&p, 1, kSliceMs) > 0) accept_pending();
+  }
+  accept_pending();  // connections the kernel completed before stop() still count
+}
+
+void ScriptedUpstream::accept_pending() {
+  for (;;) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    std::size_t index = accepted_++;
+    std::lock_guard lock(mu_);
+    conn_threads_.emplace_back([this, fd, index] {
+      ScriptedConn conn(*this, fd, index);
+      try {
+        handler_(conn);
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "ScriptedUpstream handler threw: " << e.what();
+      }
+      if (stop_.load()) conn.drain();
+      conn.close();
+      std::lock_guard done(mu_);
+      ++finished_;
+      cv_.notify_all();
+    });
+  }
+}
+
+void ScriptedUpstream::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stop_ = true;
+  accept_thread_.join();
+  for (auto& t : conn_threads_) t.join();  // no new ones: the accept thread is gone
+  ::close(listen_fd_);
+}
+
+std::vector<Message> ScriptedUpstream::requests() const {
+  std::lock_guard lock(mu_);
+  return requests_;
+}
+
+bool ScriptedUpstream::wait_for_requests(std::size_t n, Clock::duration timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
+}
+
+bool ScriptedUpstream::wait_for_finished(std::size_t n, Clock::duration timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return finished_.load() >= n; });
+}
+
+ScriptedUpstream::Handler ScriptedUpstream::reply_always(std::string response) {
+  return [response = std::move(response)](ScriptedConn& c) {
+    while (c.read_request()) {
+      if (!c.send(response)) return;
+    }
+  };
+}
+
+std::string ok_response(std::string_view body, std::string_view extra_headers) {
+  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         std::string(extra_headers) + "\r\n" + std::string(body);
+}
+
+// ---------------------------------------------------------------------------------------
+// Pattern stream
+
+namespace {
+
+constexpr std::size_t kPeriod = 65521;  // prime: no alignment with any buffer size
+constexpr std::size_t kMaxSlice = 256 * 1024;
+
+const std::vector<char>& pattern_table() {
+  static const std::vector<char> table = [] {
+    std::vector<char> t(kPeriod + kMaxSlice);
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      std::uint32_t k = static_cast<std::uint32_t>(i % kPeriod);
+      t[i] = static_cast<char>((k * 2654435761u) >> 24);
+    }
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+void fill_pattern(std::uint64_t offset, char* out, std::size_t n) {
+  const auto& t = pattern_table();
+  while (n > 0) {
+    std::size_t k = std::min(n, kMaxSlice);
+    std::memcpy(out, t.data() + offset % kPeriod, k);
+    out += k;
+    offset += k;
+    n -= k;
+  }
+}
+
+bool matches_pattern(std::uint64_t offset, const char* data, std::size_t n) {
+  const auto& t = pattern_table();
+  while (n > 0) {
+    std::size_t k = std::min(n, kMaxSlice);
+    if (std::memcmp(data, t.data() + offset % kPeriod, k) != 0) return false;
+    data += k;
+    offset += k;
+    n -= k;
+  }
+  return true;
+}
+
+}  // namespace it

@@ -1,0 +1,314 @@
+#pragma once
+
+// Integration test harness: child processes (load_balancer, backend1, backend2), a libcurl
+// client, a raw socket client, a minimal HTTP/1.1 message reader, and ScriptedUpstream, an
+// in-test backend whose behaviour each test writes as a lambda. Everything talks to
+// 127.0.0.1 only, on ports the OS hands out.
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace it {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// Default deadline for anything the tests wait for (readiness, a response, a close).
+inline constexpr Clock::duration kTimeout = 20s;
+
+// ---------------------------------------------------------------------------------------
+// Child processes
+
+// Result of a program run to completion with stdout and stderr kept apart.
+struct RunResult {
+  int exit_code = -1;  // -1 when killed by a signal or still running at the deadline
+  std::string out;
+  std::string err;
+};
+
+// Runs LB_BIN_DIR/<name> with args and waits for it to exit (killed at the deadline).
+RunResult run_program(const std::string& name, const std::vector<std::string>& args,
+                      Clock::duration timeout = kTimeout);
+
+// A program from LB_BIN_DIR started in the background; stdout and stderr go to one temp
+// log file. The destructor terminates it (SIGTERM, then SIGKILL) and reaps it.
+class Process {
+ public:
+  // Throws std::runtime_error when the program cannot be started.
+  Process(const std::string& name, const std::vector<std::string>& args);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Everything the program wrote so far.
+  std::string log() const;
+  // Waits for a `listening on ADDR:PORT` log line and returns PORT; throws with the log
+  // when the program exits or the deadline passes first.
+  std::uint16_t wait_for_port(Clock::duration timeout = kTimeout);
+  std::uint16_t port() const { return port_; }
+  // Waits until the log contains `needle` at least `count` times.
+  bool wait_for_log(std::string_view needle, Clock::duration timeout = kTimeout,
+                    std::size_t count = 1) const;
+  // Occurrences of `needle` in the log.
+  std::size_t log_count(std::string_view needle) const;
+  // Peak resident set size (VmHWM) in KiB; -1 when unavailable.
+  long peak_rss_kb() const;
+  // Whether it has not exited yet.
+  bool running();
+  // SIGTERM, up to `grace` for it to exit, then SIGKILL. Returns the exit code (-1 when it
+  // was killed by a signal). Idempotent.
+  int terminate(Clock::duration grace = 10s);
+
+ private:
+  void reap(int status);
+
+  pid_t pid_ = -1;
+  std::string log_path_;
+  std::uint16_t port_ = 0;
+  bool exited_ = false;
+  int exit_code_ = -1;
+};
+
+// "127.0.0.1:PORT" plus ",weight=N" when weight > 0: a -b value.
+std::string backend_arg(std::uint16_t port, unsigned weight = 0);
+
+// load_balancer listening on 127.0.0.1, port 0, in front of `backends` (-b values).
+std::unique_ptr<Process> start_balancer(const std::vector<std::string>& backends,
+                                        const std::vector<std::string>& extra_args = {});
+
+// backend1 or backend2 (n = 1 or 2) on 127.0.0.1, port 0; `id` overrides its identity.
+std::unique_ptr<Process> start_backend(int n, const std::string& id = {});
+
+// "http://127.0.0.1:PORT" + path.
+std::string url(std::uint16_t port, std::string_view path = "/");
+
+// ---------------------------------------------------------------------------------------
+// HTTP/1.1 messages as the tests see them
+
+using Header = std::pair<std::string, std::string>;
+using Headers = std::vector<Header>;
+
+bool iequals(std::string_view a, std::string_view b);
+// First value of `name` (case-insensitive).
+std::optional<std::string> find_header(const Headers& headers, std::string_view name);
+// All values of `name`, in order.
+std::vector<std::string> header_values(const Headers& headers, std::string_view name);
+
+// One parsed request or response. Deliberately simple: only for checking what the balancer
+// produced, not a validating parser.
+struct Message {
+  std::string start_line;               // "GET / HTTP/1.1" or "HTTP/1.1 200 OK"
+  std::string head;                     // raw head, through the empty line
+  std::string method, target, version;  // requests (version also for responses)
+  int status = 0;                       // responses
+  std::string reason;                   // responses
+  Headers headers;                      // in order, names as sent
+  Headers trailers;                     // chunked bodies only
+  std::string body;                     // payload, de-chunked
+  std::string raw_body;                 // body bytes as framed on the wire
+  bool chunked = false;
+  bool close_delimited = false;  // a response body that ended at the connection close
+
+  std::optional<std::string> header(std::string_view name) const {
+    return find_header(headers, name);
+  }
+  std::vector<std::string> all(std::string_view name) const { return header_values(headers, name); }
+};
+
+enum class MessageKind { request, response };
+
+// Parses a complete head (start line and fields, through the empty line); no body.
+Message parse_head(std::string_view head, MessageKind kind);
+
+// Parses one message at the start of `data`. Returns nullopt while more bytes are needed;
+// `eof` says the peer closed (ends a close-delimited response body), `no_body` is for
+// responses to HEAD. Sets `consumed`. Throws std::runtime_error on unparsable framing.
+std::optional<Message> parse_message(std::string_view data, MessageKind kind, std::size_t& consumed,
+                                     bool eof = false, bool no_body = false);
+
+// ---------------------------------------------------------------------------------------
+// Raw socket client
+
+// A blocking TCP connection to 127.0.0.1:port for byte-exact requests.
+class RawClient {
+ public:
+  explicit RawClient(std::uint16_t port);  // throws when it cannot connect
+  ~RawClient();
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool send(std::string_view bytes);
+  void shutdown_write();
+  // The next complete response (1xx interim responses are returned as responses of their
+  // own); nullopt at the deadline or when the connection ends first.
+  std::optional<Message> read_response(bool head_request = false,
+                                       Clock::duration timeout = kTimeout);
+  // Reads until `needle` has arrived (the bytes stay buffered for read_response).
+  bool read_until(std::string_view needle, Clock::duration timeout = kTimeout);
+  // Everything until the peer closes (or resets, or the deadline passes), after what is
+  // already buffered.
+  std::string read_until_close(Clock::duration timeout = kTimeout);
+  // True once the peer closed or reset the connection and sent nothing more; false when
+  // bytes arrive instead, or at the deadline.
+  bool wait_closed(Clock::duration timeout = kTimeout);
+  // The peer closed (or reset) the connection.
+  bool peer_closed() const { return eof_; }
+  const std::string& buffered() const { return buf_; }
+
+ private:
+  bool fill(Clock::time_point deadline);
+
+  int fd_ = -1;
+  std::string buf_;
+  bool eof_ = false;
+};
+
+// ---------------------------------------------------------------------------------------
+// libcurl client
+
+struct CurlRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::optional<std::string> body;   // request body (Content-Length unless chunked)
+  bool http10 = false;
+  bool chunked = false;          // upload the body with Transfer-Encoding: chunked
+  bool expect_continue = false;  // send Expect: 100-continue and wait for the interim
+  // Streaming upload instead of `body`: fills the buffer, returns bytes written (0 = end).
+  std::function<std::size_t(char*, std::size_t)> source;
+  std::optional<std::uint64_t> source_size;  // Content-Length for `source` (else chunked)
+  // Streaming download instead of collecting the body; return false to abort.
+  std::function<bool(const char*, std::size_t)> sink;
+  Clock::duration timeout = kTimeout;
+};
+
+struct CurlResponse {
+  int curl_code = -1;  // CURLcode; 0 = success
+  std::string error;
+  long status = 0;
+  std::string status_line;           // of the final response
+  std::vector<std::string> interim;  // status lines of 1xx responses, in order
+  Headers headers;                   // of the final response, in order, as sent
+  std::string body;                  // unless a sink was given
+  std::uint64_t body_bytes = 0;      // body bytes received (also with a sink)
+
+  std::optional<std::string> header(std::string_view name) const {
+    return find_header(headers, name);
+  }
+  std::vector<std::string> all(std::string_view name) const { return header_values(headers, name); }
+};
+
+CurlResponse http(const CurlRequest& request);
+inline CurlResponse http_get(const std::string& u) { return http({.url = u}); }
+
+// ---------------------------------------------------------------------------------------
+// ScriptedUpstream
+
+// One accepted connection of a ScriptedUpstream, handed to its handler. Reads give up at the
+// deadline, when the peer closes, or when the upstream stops.
+class ScriptedConn {
+ public:
+  // The next request (head and body); bytes after it stay buffered (pipelining).
+  std::optional<Message> read_request(Clock::duration timeout = kTimeout);
+  // Only the next request head (raw); the body is left for read_some.
+  std::optional<std::string> read_head(Clock::duration timeout = kTimeout);
+  // Up to `n` bytes (buffered ones first); 0 at EOF, stop or deadline. Not recorded.
+  std::size_t read_some(char* out, std::size_t n, Clock::duration timeout = kTimeout);
+  bool send(std::string_view bytes);
+  void close();  // FIN
+  void reset();  // RST: SO_LINGER 0, then close
+  // Blocks until the peer closes or the upstream stops, discarding what arrives.
+  void hang();
+  std::size_t index() const { return index_; }  // 0 for the first accepted connection
+
+ private:
+  friend class ScriptedUpstream;
+  ScriptedConn(class ScriptedUpstream& owner, int fd, std::size_t index)
+      : owner_(owner), fd_(fd), index_(index) {}
+  // Reads more into buf_; false at EOF, stop or the deadline.
+  bool fill(Clock::time_point deadline);
+  void drain();
+
+  class ScriptedUpstream& owner_;
+  int fd_;
+  std::size_t index_;
+  std::string buf_;
+  bool eof_ = false;
+};
+
+// An HTTP server on 127.0.0.1:0 run by threads of the test: every accepted connection runs
+// `handler` on its own thread; the connection is closed when the handler returns.
+class ScriptedUpstream {
+ public:
+  using Handler = std::function<void(ScriptedConn&)>;
+
+  explicit ScriptedUpstream(Handler handler);
+  ~ScriptedUpstream();
+  ScriptedUpstream(const ScriptedUpstream&) = delete;
+  ScriptedUpstream& operator=(const ScriptedUpstream&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::string backend() const { return backend_arg(port_); }  // "127.0.0.1:PORT"
+
+  // Stops: accepts connections still queued, reads every byte already sent to any
+  // connection (so bytes_received() is final), unblocks handlers and joins them. Idempotent.
+  void stop();
+
+  std::size_t connections() const { return accepted_.load(); }
+  std::size_t finished_connections() const { return finished_.load(); }
+  std::uint64_t bytes_received() const { return bytes_.load(); }
+  // Requests returned by read_request, in the order they were read.
+  std::vector<Message> requests() const;
+  bool wait_for_requests(std::size_t n, Clock::duration timeout = kTimeout) const;
+  // Waits until `n` handlers have returned (their connections are closed).
+  bool wait_for_finished(std::size_t n, Clock::duration timeout = kTimeout) const;
+
+  // A handler answering every request on the connection with `response`, until EOF.
+  static Handler reply_always(std::string response);
+
+ private:
+  friend class ScriptedConn;
+  void accept_loop();
+  void accept_pending();
+
+  Handler handler_;
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> accepted_{0};
+  std::atomic<std::size_t> finished_{0};
+  std::atomic<std::uint64_t> bytes_{0};
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;  // requests_ grew or a handler finished
+  std::vector<Message> requests_;
+  std::vector<std::thread> conn_threads_;
+  std::thread accept_thread_;
+  bool stopped_ = false;
+};
+
+// "HTTP/1.1 200 OK" response with Content-Length and the given extra header lines.
+std::string ok_response(std::string_view body, std::string_view extra_headers = {});
+
+// ---------------------------------------------------------------------------------------
+// Deterministic byte stream for large transfers: byte i of every stream is pattern_at(i).
+
+// Copies the stream bytes [offset, offset + n) to out.
+void fill_pattern(std::uint64_t offset, char* out, std::size_t n);
+// Whether data equals the stream bytes [offset, offset + n).
+bool matches_pattern(std::uint64_t offset, const char* data, std::size_t n);
+
+}  // namespace it
