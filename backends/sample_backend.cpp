@@ -2,20 +2,15 @@
 // request back as JSON (/echo). It is the quick-start backend, the test backend and the
 // benchmark backend, so the plain path does no heap allocation per request.
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -25,6 +20,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/echo_json.hpp"
+#include "common/server_options.hpp"
+#include "common/server_skeleton.hpp"
 #include "lb/http1/parser.hpp"
 #include "lb/net/endpoint.hpp"
 #include "lb/util/buffer.hpp"
@@ -53,13 +51,6 @@ constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
 // instead of a reset caused by its unread bytes.
 constexpr auto kLingerTime = std::chrono::seconds(1);
 
-struct Options {
-  std::string listen = "127.0.0.1";
-  std::uint16_t port = LB_BACKEND_PORT;
-  std::string id = LB_BACKEND_ID;
-  spdlog::level::level_enum level = spdlog::level::info;
-};
-
 // A complete response; a reply to HEAD sends only the first head_size bytes.
 struct CannedReply {
   std::string bytes;
@@ -71,7 +62,7 @@ struct CannedReply {
 };
 
 struct Server {
-  Options opt;
+  lb::backends::ServerOptions opt;
   std::shared_ptr<spdlog::logger> log;
   // The hello reply differs only in its connection handling, so all variants are built once.
   CannedReply hello_keep_alive;    // HTTP/1.1 persistent
@@ -99,63 +90,6 @@ CannedReply make_hello(const Server& srv, bool keep_alive, bool http10) {
   r.head_size = r.bytes.size();
   r.bytes += body;
   return r;
-}
-
-// RFC 3629 §4: rejects overlong forms, surrogates and code points past U+10FFFF, which is
-// also what the JSON writer requires of a string.
-bool valid_utf8(std::string_view s) {
-  auto u = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  std::size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = u(i);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (s.size() - i - 1 < n) return false;
-    if (u(i + 1) < lo || u(i + 1) > hi) return false;
-    for (std::size_t k = 2; k <= n; ++k) {
-      if ((u(i + k) & 0xC0) != 0x80) return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  auto b = [&](std::size_t i) { return static_cast<unsigned char>(in[i]); };
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    unsigned v = b(i) << 16 | b(i + 1) << 8 | b(i + 2);
-    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
-  }
-  if (std::size_t rest = in.size() - i; rest > 0) {
-    unsigned v = b(i) << 16 | (rest == 2 ? b(i + 1) << 8 : 0);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
 }
 
 std::string_view status_line(int status) {
@@ -232,15 +166,7 @@ class Connection {
         co_return reject(413, "echo body is larger than 64 MiB");
       }
       // Later reads may overwrite the head's bytes, so what /echo reports is taken now.
-      echo_ = nlohmann::ordered_json::object();
-      echo_["server"] = srv_.opt.id;
-      echo_["method"] = h.method;
-      echo_["target"] = target;
-      echo_["version"] = http10 ? "HTTP/1.0" : "HTTP/1.1";
-      auto& fields = echo_["headers"] = nlohmann::ordered_json::array();
-      for (const auto& f : h.fields) {
-        fields.push_back({f.name.in(buf_.base()), f.value.in(buf_.base())});
-      }
+      echo_ = lb::backends::echo_head(srv_.opt.id, h, target, buf_.base());
       body_.clear();
     }
     parser_.set_body_output(lb::http1::BodyOutput::raw);
@@ -287,15 +213,7 @@ class Connection {
   }
 
   asio::awaitable<bool> send_echo(bool is_head, bool keep_alive, bool http10) {
-    bool utf8 = valid_utf8(body_);
-    std::size_t length = body_.size();
-    echo_["body"] = utf8 ? std::move(body_) : base64(body_);
-    echo_["body_encoding"] = utf8 ? "utf-8" : "base64";
-    echo_["body_length"] = length;
-    // Header bytes need not be UTF-8 (obs-text); the writer must not throw on them.
-    json_ = echo_.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-    json_ += '\n';
-    if (utf8) body_ = std::move(echo_["body"].get_ref<std::string&>());
+    lb::backends::finish_echo(echo_, body_, json_);
     append_head(out_, "200 OK", srv_, "application/json", json_.size(),
                 connection_header(keep_alive, http10));
     co_return co_await flush(is_head ? std::string_view() : std::string_view(json_));
@@ -381,94 +299,37 @@ asio::awaitable<void> serve_connection(const Server& srv, tcp::socket socket) {
   co_await conn.run();
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const Server& srv) {
-  asio::steady_timer backoff(acceptor.get_executor());
-  for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(kToken);
-    if (ec == asio::error::operation_aborted) co_return;
-    if (ec) {
-      // Typically out of file descriptors: retrying at once would spin.
-      srv.log->warn("accept failed: {}", ec.message());
-      backoff.expires_after(std::chrono::milliseconds(50));
-      co_await backoff.async_wait(kToken);
-      continue;
-    }
-    asio::co_spawn(acceptor.get_executor(), serve_connection(srv, std::move(socket)),
-                   asio::detached);
-  }
-}
-
 constexpr std::string_view kUsage =
     "usage: {0} [options]\n"
     "A sample HTTP/1.1 backend: any path answers \"Hello from <id>\", /echo answers the\n"
     "request as JSON (server, method, target, version, headers, body).\n"
-    "\n"
-    "  --port N            port to listen on (default {1}; 0 = any free port)\n"
-    "  --listen ADDR       address to listen on (default 127.0.0.1; IPv6 allowed)\n"
-    "  --id NAME           name sent in the Server header and bodies (default {0})\n"
-    "  -l, --loglevel LVL  err|warn|info|debug (default info)\n"
-    "  -h, --help          this text\n"
-    "  --version           print the version\n";
+    "\n";
 
-[[noreturn]] void usage_error(const std::string& what) {
-  std::fprintf(stderr, "%s: %s (see --help)\n", LB_BACKEND_ID, what.c_str());
-  std::exit(2);
-}
-
-Options parse_args(int argc, char** argv) {
-  Options opt;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::string_view value;
-    bool inline_value = false;
-    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      inline_value = true;
-    }
-    auto take = [&]() -> std::string_view {
-      if (inline_value) return value;
-      if (i + 1 >= argc) usage_error(std::string(arg) + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(fmt::format(kUsage, LB_BACKEND_ID, LB_BACKEND_PORT).c_str(), stdout);
-      std::exit(0);
-    } else if (arg == "--version") {
-      std::printf("%s %s\n", LB_BACKEND_ID, LB_VERSION);
-      std::exit(0);
-    } else if (arg == "--port") {
-      std::string_view v = take();
-      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), opt.port);
-      if (ec != std::errc() || end != v.data() + v.size() || v.empty()) {
-        usage_error("--port: expected 0-65535, got '" + std::string(v) + "'");
+lb::backends::ServerOptions parse_args(int argc, char** argv) {
+  lb::backends::ServerOptions opt;
+  opt.port = LB_BACKEND_PORT;
+  opt.id = LB_BACKEND_ID;
+  lb::backends::ArgCursor args(argc, argv);
+  try {
+    while (args.next()) {
+      std::string_view arg = args.flag();
+      if (arg == "-h" || arg == "--help") {
+        std::string text = fmt::format(kUsage, LB_BACKEND_ID);
+        text += lb::backends::server_flags_help(LB_BACKEND_PORT, LB_BACKEND_ID);
+        text += "  -h, --help          this text\n";
+        text += "  --version           print the version\n";
+        std::fputs(text.c_str(), stdout);
+        std::exit(0);
+      } else if (arg == "--version") {
+        std::printf("%s %s\n", LB_BACKEND_ID, LB_VERSION);
+        std::exit(0);
+      } else if (!lb::backends::parse_server_flag(args, opt)) {
+        throw lb::backends::UsageError("unknown option '" + std::string(args.raw()) + "'");
       }
-    } else if (arg == "--listen") {
-      std::string v(take());
-      if (v.size() > 2 && v.front() == '[' && v.back() == ']') v = v.substr(1, v.size() - 2);
-      if (v == "localhost") v = "127.0.0.1";
-      std::error_code ec;
-      asio::ip::make_address(v, ec);
-      if (ec) usage_error("--listen: '" + v + "' is not an IPv4 or IPv6 address");
-      opt.listen = v;
-    } else if (arg == "--id") {
-      std::string_view v = take();
-      // It goes into a header field value (RFC 9110 §5.5): visible characters and spaces.
-      bool ok = !v.empty();
-      for (unsigned char c : v) ok = ok && (c >= 0x20 && c != 0x7F);
-      if (!ok) usage_error("--id: expected a non-empty name without control characters");
-      opt.id = v;
-    } else if (arg == "-l" || arg == "--loglevel") {
-      std::string_view v = take();
-      auto level = spdlog::level::from_str(std::string(v));
-      // from_str also knows trace/critical/off, which the project's -l does not offer.
-      if (v != "err" && v != "warn" && v != "info" && v != "debug") {
-        usage_error("--loglevel: expected err|warn|info|debug, got '" + std::string(v) + "'");
-      }
-      opt.level = level;
-    } else {
-      usage_error("unknown option '" + std::string(argv[i]) + "'");
     }
+  } catch (const lb::backends::UsageError& e) {
+    std::fprintf(stderr, "%s: %s (see --help)\n", LB_BACKEND_ID, e.what());
+    std::exit(2);
   }
   return opt;
 }
@@ -479,33 +340,13 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   Server srv;
   srv.opt = parse_args(argc, argv);
-  srv.log = spdlog::stderr_color_st(srv.opt.id);
-  srv.log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  srv.log->set_level(srv.opt.level);
-  srv.log->flush_on(spdlog::level::info);
+  srv.log = lb::backends::make_logger(srv.opt.id, srv.opt.level);
   srv.hello_keep_alive = make_hello(srv, true, false);
   srv.hello_keep_alive10 = make_hello(srv, true, true);
   srv.hello_close = make_hello(srv, false, false);
 
   asio::io_context io(1);
-  tcp::acceptor acceptor(io);
-  try {
-    acceptor = lb::net::listen(io, srv.opt.listen, srv.opt.port);
-  } catch (const std::system_error& e) {
-    srv.log->error("cannot listen on {} port {}: {}", srv.opt.listen, srv.opt.port,
-                   e.code().message());
-    return 1;
-  }
-  srv.log->info("{} listening on {}", srv.opt.id,
-                lb::net::endpoint_text(acceptor.local_endpoint()));
-
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](std::error_code ec, int sig) {
-    if (ec) return;
-    srv.log->info("signal {}: exiting", sig);
-    io.stop();
+  return lb::backends::run_server(io, srv.opt, *srv.log, [&srv](tcp::socket socket) {
+    return serve_connection(srv, std::move(socket));
   });
-  asio::co_spawn(io, accept_loop(acceptor, srv), asio::detached);
-  io.run();
-  return 0;
 }

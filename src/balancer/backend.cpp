@@ -8,30 +8,38 @@ Backend::Backend(std::size_t index, config::BackendSpec spec)
     : index_(index), spec_(std::move(spec)) {}
 
 bool Backend::usable(Clock::time_point now, const HealthPolicy& policy) const {
-  return !down_ || now - down_since_ >= policy.retry_after;
+  if (!down_) return true;
+  if (policy.active) return false;  // the prober decides when it is back
+  return successes_ > 0 || now - down_since_ >= policy.retry_after;
 }
 
-bool Backend::record_success() {
+Transition Backend::record_success(const HealthPolicy& policy) {
   failures_ = 0;
-  const bool was_down = down_;
+  ++successes_;
+  if (!down_ || successes_ < policy.rise) return Transition::none;
   down_ = false;
-  return was_down;
+  down_reason_.clear();
+  ++transitions_;
+  return Transition::went_up;
 }
 
-bool Backend::record_failure(Clock::time_point now, const HealthPolicy& policy) {
+Transition Backend::record_failure(Clock::time_point now, const HealthPolicy& policy,
+                                   std::string_view what) {
   ++failures_;
+  successes_ = 0;
   if (down_) {
-    // Only a failure once the backend was usable again is a failed trial. Earlier ones are
-    // requests sent before it went down finishing late: re-marking would restart the clock
-    // and report the same transition twice.
-    if (!usable(now, policy)) return false;
-    down_since_ = now;
-    return true;
+    // A failed trial (passive only) waits a full retry_after again. Failures of requests
+    // sent before it went down just finish late and change nothing.
+    if (!policy.active && now - down_since_ >= policy.retry_after) down_since_ = now;
+    return Transition::none;
   }
-  if (failures_ < policy.failures_to_down) return false;
+  if (failures_ < policy.fall) return Transition::none;
   down_ = true;
   down_since_ = now;
-  return true;
+  ++transitions_;
+  down_reason_ = std::to_string(failures_) +
+                 (failures_ == 1 ? " failure: " : " consecutive failures: ") + std::string(what);
+  return Transition::went_down;
 }
 
 }  // namespace lb::balancer

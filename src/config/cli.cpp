@@ -49,6 +49,21 @@ Backends:
       --preserve-host         forward the client's Host header instead of
                               the backend's HOST:PORT
 
+Health and retries:
+      --health-path PATH      GET target of active probes (default /)
+      --health-interval D     time between probes of a backend (default 5s)
+      --health-timeout D      connect + response head of a probe (default 2s)
+      --no-active-health      no probes: only real traffic judges backends;
+                              a down backend gets a trial request after
+                              --health-interval
+      --fall N                consecutive failures that mark a backend down
+                              (default 3)
+      --rise N                consecutive successes that bring it back
+                              (default 2)
+      --retries N             extra attempts on other backends when the
+                              request never reached one, or reached one but
+                              got no answer and is idempotent (default 2)
+
 Timeouts (D: 250ms, 5s, 1m, 1h, or a bare number of seconds; 1ms..24h):
       --connect-timeout D     TCP connect to a backend (default 5s)
       --response-timeout D    request sent -> backend response head
@@ -277,6 +292,23 @@ void set_max_header(Config& c, std::string_view flag, std::string_view value) {
   c.limits.max_header_bytes = static_cast<std::size_t>(n);
 }
 
+void set_count(unsigned& out, std::string_view flag, std::string_view value, unsigned min,
+               unsigned max) {
+  auto n = parse_uint(value);
+  if (!n || *n < min || *n > max) {
+    fail(flag, quoted(value) + " is not a count (expected " + std::to_string(min) + ".." +
+                   std::to_string(max) + ")");
+  }
+  out = static_cast<unsigned>(*n);
+}
+
+void set_health_path(Config& c, std::string_view flag, std::string_view value) {
+  bool ok = !value.empty() && value.front() == '/';
+  for (char ch : value) ok = ok && ch > ' ' && ch < 0x7f;
+  if (!ok) fail(flag, quoted(value) + " is not a request path (expected e.g. / or /healthz)");
+  c.health.path = std::string(value);
+}
+
 using Flag = std::string_view;
 using Value = std::string_view;
 
@@ -320,6 +352,18 @@ constexpr OptionInfo kOptions[] = {
      [](Config& c, Flag f, Value v) { c.limits.max_body = size_value(f, v, kSizeHint); }},
     {"max-header-size", '\0', kHeaderSizeHint, set_max_header},
     {"preserve-host", '\0', "", [](Config& c, Flag, Value) { c.preserve_host = true; }},
+    {"retries", '\0', "0..10",
+     [](Config& c, Flag f, Value v) { set_count(c.retries, f, v, 0, 10); }},
+    {"health-path", '\0', "a path such as /healthz", set_health_path},
+    {"health-interval", '\0', kDurationHint,
+     [](Config& c, Flag f, Value v) { c.health.interval = timeout_value(f, v); }},
+    {"health-timeout", '\0', kDurationHint,
+     [](Config& c, Flag f, Value v) { c.health.timeout = timeout_value(f, v); }},
+    {"no-active-health", '\0', "", [](Config& c, Flag, Value) { c.health.active = false; }},
+    {"fall", '\0', "1..100",
+     [](Config& c, Flag f, Value v) { set_count(c.health.fall, f, v, 1, 100); }},
+    {"rise", '\0', "1..100",
+     [](Config& c, Flag f, Value v) { set_count(c.health.rise, f, v, 1, 100); }},
     {"help", 'h', "", nullptr},
     {"version", '\0', "", nullptr},
 };

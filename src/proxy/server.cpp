@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "lb/net/endpoint.hpp"
+#include "lb/proxy/health_prober.hpp"
 #include "lb/proxy/session.hpp"
 #include "lb/proxy/worker.hpp"
 
@@ -103,6 +104,14 @@ int run_single_process(std::shared_ptr<const config::Config> cfg) {
   }
   log->info("listening on {} (strategy {}, single process)",
             net::endpoint_text(acceptor.local_endpoint()), config::to_string(cfg->strategy));
+  if (cfg->health.active) {
+    log->info("health checks: GET {} every {}ms, timeout {}ms, fall {}, rise {}", cfg->health.path,
+              cfg->health.interval.count(), cfg->health.timeout.count(), cfg->health.fall,
+              cfg->health.rise);
+  } else {
+    log->info("health checks: passive only (fall {}, rise {}, trial after {}ms)", cfg->health.fall,
+              cfg->health.rise, cfg->health.interval.count());
+  }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const std::error_code& ec, int sig) {
@@ -112,6 +121,11 @@ int run_single_process(std::shared_ptr<const config::Config> cfg) {
   });
   asio::co_spawn(io, accept_loop(worker, acceptor), asio::detached);
   asio::co_spawn(io, prune_loop(worker), asio::detached);
+  if (cfg->health.active) {
+    for (std::size_t i = 0; i < worker.backends.size(); ++i) {
+      asio::co_spawn(io, probe_loop(worker, i), asio::detached);
+    }
+  }
   io.run();
   return 0;
 }

@@ -19,7 +19,7 @@ using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 constexpr auto kToken = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t kClientBuffer = 16 * 1024;
-constexpr std::size_t kMaxAttempts = 3;
+constexpr std::size_t kMaxAttempts = 11;  // --retries is at most 10
 constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
 // How long a closing connection keeps reading (and discarding) so the peer sees our
 // reply instead of a reset caused by its unread bytes.
@@ -46,7 +46,7 @@ ProxyError client_error(const http1::Parser& p) {
 }
 
 // The client went away: nothing to reply, just close.
-ProxyError client_gone() { return {0, "client_closed", Side::downstream, false, {}}; }
+ProxyError client_gone() { return {0, "client_closed", Side::downstream, false, {}, {}}; }
 
 std::string millis_text(std::chrono::milliseconds d) {
   if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
@@ -176,58 +176,97 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
     co_return Outcome::close;
   }
 
-  std::size_t tried[kMaxAttempts];
-  std::size_t tried_count = 0;
-  std::size_t attempts = std::min(kMaxAttempts, w_.backends.size());
+  std::size_t max_attempts = std::min<std::size_t>(w_.config->retries + 1u, kMaxAttempts);
+  tried_count_ = 0;
+  attempt_log_.clear();
+  sent_once_ = false;
+  bool fallback_used = false;
   std::optional<ProxyError> err;
-  while (tried_count < attempts) {
+  while (tried_count_ < max_attempts) {
     std::size_t idx = w_.strategy->pick(w_.backends, Clock::now(), w_.health,
-                                        std::span<const std::size_t>(tried, tried_count));
+                                        std::span<const std::size_t>(tried_, tried_count_));
+    if (idx == balancer::kNoBackend && !fallback_used && tried_count_ == 0) {
+      // Every backend is down: try the one down longest, so a recovery is found without
+      // waiting for the next probe.
+      idx = down_longest();
+      fallback_used = idx != balancer::kNoBackend;
+    }
     if (idx == balancer::kNoBackend) break;
-    tried[tried_count++] = idx;
+    tried_[tried_count_++] = idx;
     err = co_await connect_upstream(idx);
+    if (err) {  // nothing reached the backend: any method may go to the next one
+      note_attempt(*err);
+      continue;
+    }
+    bool fresh_retry = false;
+    for (;;) {
+      stale_ = false;
+      err = co_await send_request();
+      if (!err) err = co_await read_response_head();
+      if (!err) break;
+      if (err->side == Side::downstream) {
+        up_.reset();
+        if (err->status != 0) co_await reply_error(*err, true);
+        co_return Outcome::close;
+      }
+      if (!stale_ || !replayable_ || fresh_retry) break;
+      // RFC 9112 §9.3.1: the backend closed an idle connection as we reused it; the same
+      // request goes again on a fresh connection to the same backend.
+      w_.log->debug("backend {}: pooled connection was closed, retrying on a new one",
+                    w_.name(idx));
+      fresh_retry = true;
+      up_.reset();
+      err = co_await connect_fresh(idx);
+      if (err) break;
+    }
     if (!err) break;
+    if (up_) w_.report_failure(idx, err->cause);
+    up_.reset();
+    note_attempt(*err);
+    // The request reached the backend: only an idempotent one still held whole may go again.
+    if (!replayable_) break;
   }
   if (!up_) {
-    if (tried_count == 0) {
-      err = ProxyError{
-          503, "no_backend", Side::upstream, false,
-          "no healthy backend (all " + std::to_string(w_.backends.size()) + " marked down)"};
+    if (!err) {
+      err = ProxyError{503, "no_backend", Side::upstream, false, all_down_text()};
+    } else if (fallback_used && tried_count_ == 1) {
+      err = ProxyError{503, "no_backend", Side::upstream, false,
+                       all_down_text() + "; tried " + attempt_log_};
+    } else if (tried_count_ > 1) {
+      err->detail = "tried " + std::to_string(tried_count_) + " backends: " + attempt_log_;
     }
-    co_await reply_error(*err, h.has_body || !client_keep_alive_);
-    co_return h.has_body || !client_keep_alive_ ? Outcome::close : Outcome::keep_alive;
-  }
-
-  bool body_done = false;
-  for (int attempt = 0;; ++attempt) {
-    stale_ = false;
-    err = co_await send_request(attempt > 0, body_done);
-    if (!err) err = co_await read_response_head();
-    if (!err) break;
-    if (err->side == Side::downstream) {
-      up_.reset();
-      if (err->status != 0) co_await reply_error(*err, true);
-      co_return Outcome::close;
-    }
-    if (stale_ && replayable_ && attempt == 0) {
-      // RFC 9112 §9.3.1: the backend closed an idle connection as we reused it; nothing
-      // was processed, so the same request goes again on a fresh connection.
-      w_.log->debug("backend {}: pooled connection was closed, retrying on a new one",
-                    w_.backends[backend_].spec().name());
-      up_.reset();
-      err = co_await connect_fresh(backend_);
-      if (!err) continue;
-    }
-    break;
-  }
-  if (err) {
-    record_upstream_failure();
-    up_.reset();
-    bool close = !body_done || !client_keep_alive_;
+    bool close = !request_done_ || !client_keep_alive_;
     co_await reply_error(*err, close);
     co_return close ? Outcome::close : Outcome::keep_alive;
   }
   co_return co_await relay_response_body();
+}
+
+std::size_t Session::down_longest() const {
+  std::size_t best = balancer::kNoBackend;
+  for (std::size_t i = 0; i < w_.backends.size(); ++i) {
+    if (std::find(tried_, tried_ + tried_count_, i) != tried_ + tried_count_) continue;
+    if (best == balancer::kNoBackend ||
+        w_.backends[i].down_since() < w_.backends[best].down_since()) {
+      best = i;
+    }
+  }
+  return best;
+}
+
+std::string Session::all_down_text() const {
+  std::string text = "all " + std::to_string(w_.backends.size()) + " backends are down: ";
+  for (std::size_t i = 0; i < w_.backends.size(); ++i) {
+    if (i > 0) text += "; ";
+    const auto& b = w_.backends[i];
+    text += w_.name(i) + " (" + (b.is_down() ? b.down_reason() : std::string("up")) + ")";
+  }
+  return text;
+}
+
+void Session::note_attempt(const ProxyError& err) {
+  if (!attempt_log_.empty()) attempt_log_ += "; ";
+  attempt_log_ += err.detail;
 }
 
 asio::awaitable<std::optional<ProxyError>> Session::connect_upstream(std::size_t backend) {
@@ -261,31 +300,45 @@ asio::awaitable<std::optional<ProxyError>> Session::connect_fresh(std::size_t ba
     last = ec;
   }
   ProxyError err = timed_out
-                       ? ProxyError{504, "connect_timeout", Side::upstream, true,
+                       ? ProxyError{504,
+                                    "connect_timeout",
+                                    Side::upstream,
+                                    true,
                                     "connecting to backend " + name + " timed out after " +
-                                        millis_text(w_.config->timeouts.connect)}
-                       : ProxyError{502, "connect_failed", Side::upstream, true,
-                                    "cannot connect to backend " + name + ": " + last.message()};
+                                        millis_text(w_.config->timeouts.connect),
+                                    "connect timed out"}
+                       : ProxyError{502,
+                                    "connect_failed",
+                                    Side::upstream,
+                                    true,
+                                    "cannot connect to backend " + name + ": " + last.message(),
+                                    "connect failed: " + last.message()};
   w_.log->warn("{}", err.detail);
-  record_upstream_failure();
+  w_.report_failure(backend, err.cause);
   co_return err;
 }
 
-asio::awaitable<std::optional<ProxyError>> Session::send_request(bool replay, bool& body_done) {
+asio::awaitable<std::optional<ProxyError>> Session::send_request() {
   auto& u = *up_;
   ++u.requests;
-  if (replay) {
-    watchdog_.arm(u.socket, w_.config->timeouts.response);
-    auto [ec, n] = co_await asio::async_write(u.socket, net::BufferView(iov_), kToken);
-    if (ec) co_return upstream_error("upstream_closed", 502, "write failed: " + ec.message());
-    co_return std::nullopt;  // a fresh connection: a failure here is not stale
-  }
-
   const http1::Head& h = parser_.head();
+  // Host names the backend this attempt goes to, so the head is written per attempt.
   head_out_.clear();
   http1::write_request_head(h, buf_.base(),
                             {w_.authorities[backend_], w_.config->preserve_host, client_addr_},
                             head_out_);
+  if (sent_once_) {
+    // A replay: the whole request is still in hand (replayable_), body spans included.
+    watchdog_.arm(u.socket, w_.config->timeouts.response);
+    auto ec = co_await write_upstream(head_out_, parser_);
+    if (ec) {
+      stale_ = u.requests > 1;
+      co_return upstream_error("upstream_closed", 502, "write failed: " + ec.message());
+    }
+    co_return std::nullopt;
+  }
+  sent_once_ = true;
+  request_done_ = false;
   parser_.set_body_output(h.chunked ? http1::BodyOutput::chunked : http1::BodyOutput::raw);
 
   if (h.expect_continue && h.has_body && !client_http10_ && buf_.empty()) {
@@ -322,14 +375,14 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request(bool replay, bo
                                  "sending the request failed: " + ec.message());
       }
       if (first && done) {
-        body_done = true;
+        request_done_ = true;
         co_return std::nullopt;
       }
       first = false;
       parser_.clear_output();
     }
     if (done) {
-      body_done = true;
+      request_done_ = true;
       co_return std::nullopt;
     }
     if (r.event == http1::Parser::Event::body) continue;
@@ -423,8 +476,12 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
   auto& u = *up_;
   const http1::Head& h = u.parser.head();
   response_status_ = h.status;
-  if (w_.backends[backend_].record_success()) {
-    w_.log->warn("backend {} is up again", w_.backends[backend_].spec().name());
+  // A backend that says it cannot serve (502/503/504) is failing; an API answering 500 is
+  // up and merely has a bug.
+  if (h.status == 502 || h.status == 503 || h.status == 504) {
+    w_.report_failure(backend_, "HTTP " + std::to_string(h.status));
+  } else {
+    w_.report_success(backend_);
   }
   bool eof_body = h.has_body && !h.chunked && !h.has_content_length;
   bool out_chunked = h.has_body && !client_http10_ && (h.chunked || eof_body);
@@ -449,7 +506,7 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
         // Nothing reached the client yet: it can still get a proper error reply.
         ProxyError err = upstream_error(
             "bad_response", 502, std::string("invalid response body: ") + u.parser.error_reason());
-        record_upstream_failure();
+        w_.report_failure(backend_, err.cause);
         up_.reset();  // `u` is gone from here on
         co_await reply_error(err, !client_keep_alive_);
         co_return client_keep_alive_ ? Outcome::keep_alive : Outcome::close;
@@ -497,7 +554,7 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
   response_bytes_ = u.parser.body_bytes();
   if (!done) {
     // The head is out: the only honest signal left is to close without finishing the body.
-    if (!upstream_ok) record_upstream_failure();
+    if (!upstream_ok) w_.report_failure(backend_, "response body cut short");
     up_.reset();
     access_log(response_status_, response_bytes_);
     co_return Outcome::close;
@@ -505,14 +562,6 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
   finish_upstream(u.parser.keep_alive() && !eof_body && u.buffer.empty());
   access_log(response_status_, response_bytes_);
   co_return close ? Outcome::close : Outcome::keep_alive;
-}
-
-void Session::record_upstream_failure() {
-  auto& b = w_.backends[backend_];
-  if (b.record_failure(Clock::now(), w_.health)) {
-    w_.log->warn("backend {} marked down after {} consecutive failures", b.spec().name(),
-                 w_.health.failures_to_down);
-  }
 }
 
 void Session::finish_upstream(bool reusable) {
@@ -555,8 +604,7 @@ asio::awaitable<std::error_code> Session::write_upstream(std::string_view prefix
 
 ProxyError Session::upstream_error(std::string_view code, int status,
                                    const std::string& what) const {
-  return {status, code, Side::upstream, false,
-          "backend " + w_.backends[backend_].spec().name() + ": " + what};
+  return {status, code, Side::upstream, false, "backend " + w_.name(backend_) + ": " + what, what};
 }
 
 void Session::access_log(int status, std::uint64_t bytes) const {

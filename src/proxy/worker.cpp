@@ -12,10 +12,32 @@ Worker::Worker(asio::io_context& io_ctx, std::shared_ptr<const config::Config> c
       strategy(balancer::make_strategy(config->strategy, config->backends.size(),
                                        std::random_device{}())),
       pool(config->backends.size(), config->limits.max_idle_per_backend, config->timeouts.idle) {
+  health.fall = config->health.fall;
+  health.rise = config->health.rise;
+  health.active = config->health.active;
+  health.retry_after = config->health.interval;
   backends.reserve(config->backends.size());
   for (std::size_t i = 0; i < config->backends.size(); ++i) {
     backends.emplace_back(i, config->backends[i]);
     authorities.push_back(config->backends[i].authority());
+    names.push_back(config->backends[i].name());
+  }
+}
+
+void Worker::report_success(std::size_t i) {
+  auto& b = backends[i];
+  if (b.record_success(health) == balancer::Transition::went_up) {
+    log->warn("backend {} is up: {} consecutive successes (state change {})", name(i), health.rise,
+              b.transitions());
+  }
+}
+
+void Worker::report_failure(std::size_t i, std::string_view what) {
+  auto& b = backends[i];
+  if (b.record_failure(std::chrono::steady_clock::now(), health, what) ==
+      balancer::Transition::went_down) {
+    log->warn("backend {} is down: {} (state change {})", name(i), b.down_reason(),
+              b.transitions());
   }
 }
 

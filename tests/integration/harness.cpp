@@ -265,6 +265,23 @@ std::string backend_arg(std::uint16_t port, unsigned weight) {
   return s;
 }
 
+RefusingPort::RefusingPort() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw std::runtime_error("cannot reserve a port");
+  }
+  port_ = ntohs(addr.sin_port);
+}
+
+RefusingPort::~RefusingPort() { ::close(fd_); }
+
+std::string RefusingPort::backend() const { return backend_arg(port_); }
+
 std::unique_ptr<Process> start_balancer(const std::vector<std::string>& backends,
                                         const std::vector<std::string>& extra_args) {
   std::vector<std::string> args{"-p", "0", "--listen", "127.0.0.1"};
@@ -273,6 +290,11 @@ std::unique_ptr<Process> start_balancer(const std::vector<std::string>& backends
     args.push_back(b);
   }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  // Probes would add requests the scripted backends of most tests do not expect; tests of
+  // active health pass a --health-* flag.
+  bool health_test = false;
+  for (const auto& a : extra_args) health_test = health_test || a.rfind("--health-", 0) == 0;
+  if (!health_test) args.push_back("--no-active-health");
   auto p = std::make_unique<Process>("load_balancer", args);
   p->wait_for_port();
   return p;
@@ -282,6 +304,14 @@ std::unique_ptr<Process> start_backend(int n, const std::string& id) {
   std::vector<std::string> args{"--port", "0", "--listen", "127.0.0.1"};
   if (!id.empty()) args.insert(args.end(), {"--id", id});
   auto p = std::make_unique<Process>("backend" + std::to_string(n), args);
+  p->wait_for_port();
+  return p;
+}
+
+std::unique_ptr<Process> start_fault(const std::vector<std::string>& extra) {
+  std::vector<std::string> args{"--port", "0", "--listen", "127.0.0.1"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto p = std::make_unique<Process>("fault_backend", args);
   p->wait_for_port();
   return p;
 }

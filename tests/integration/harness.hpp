@@ -83,15 +83,35 @@ class Process {
   int exit_code_ = -1;
 };
 
+// A port bound but never listened on: connecting to it is refused at once. Holding the
+// socket keeps the OS from handing the port to anyone else during the test.
+class RefusingPort {
+ public:
+  RefusingPort();
+  ~RefusingPort();
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  std::uint16_t port() const { return port_; }
+  std::string backend() const;  // "127.0.0.1:PORT"
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
 // "127.0.0.1:PORT" plus ",weight=N" when weight > 0: a -b value.
 std::string backend_arg(std::uint16_t port, unsigned weight = 0);
 
-// load_balancer listening on 127.0.0.1, port 0, in front of `backends` (-b values).
+// load_balancer listening on 127.0.0.1, port 0, in front of `backends` (-b values), with
+// --no-active-health unless extra_args holds a --health-* flag.
 std::unique_ptr<Process> start_balancer(const std::vector<std::string>& backends,
                                         const std::vector<std::string>& extra_args = {});
 
 // backend1 or backend2 (n = 1 or 2) on 127.0.0.1, port 0; `id` overrides its identity.
 std::unique_ptr<Process> start_backend(int n, const std::string& id = {});
+
+// fault_backend on 127.0.0.1, port 0, with `extra` flags (--mode, --script, ...).
+std::unique_ptr<Process> start_fault(const std::vector<std::string>& extra = {});
 
 // "http://127.0.0.1:PORT" + path.
 std::string url(std::uint16_t port, std::string_view path = "/");

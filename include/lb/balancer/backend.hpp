@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string>
+#include <string_view>
 
 #include "lb/config/config.hpp"
 
@@ -9,40 +11,52 @@ namespace lb::balancer {
 
 using Clock = std::chrono::steady_clock;
 
-// Passive health: a circuit breaker fed by the outcomes of real requests.
+// When outcomes (of real requests and of health probes) change a backend's state.
 struct HealthPolicy {
-  unsigned failures_to_down = 3;                           // consecutive failures that mark it down
-  Clock::duration retry_after = std::chrono::seconds(10);  // down -> one trial request allowed
+  unsigned fall = 3;   // consecutive failures that mark an up backend down
+  unsigned rise = 2;   // consecutive successes that bring a down backend back up
+  bool active = true;  // probes run; without them a down backend gets trial requests
+  Clock::duration retry_after = std::chrono::seconds(5);  // passive only: down -> trial
 };
 
-// One backend the balancer can pick and its passive health. Not thread-safe: owned by
-// one worker loop.
+enum class Transition { none, went_down, went_up };
+
+// One backend the balancer can pick and its health. Not thread-safe: owned by one loop.
 class Backend {
  public:
   Backend(std::size_t index, config::BackendSpec spec);
 
   const config::BackendSpec& spec() const { return spec_; }
-  std::size_t index() const { return index_; }  // position in the BackendSet
+  std::size_t index() const { return index_; }  // position in the backend list
   unsigned weight() const { return spec_.weight; }
 
-  // Up, or down for at least policy.retry_after (half-open: a trial request may go).
+  // Up; or, without active probes, down but due for a trial request (retry_after passed,
+  // or a trial already succeeded and more successes are needed to reach `rise`).
   bool usable(Clock::time_point now, const HealthPolicy& policy) const;
   bool is_down() const { return down_; }
+  Clock::time_point down_since() const { return down_since_; }
   unsigned consecutive_failures() const { return failures_; }
+  unsigned consecutive_successes() const { return successes_; }
+  unsigned transitions() const { return transitions_; }  // state changes so far
+  // Why it is down ("3 consecutive failures: connection refused"); empty while up.
+  const std::string& down_reason() const { return down_reason_; }
 
-  // A request completed with a response from this backend: resets the failure run.
-  // Returns true when this brought a down backend back up.
-  bool record_success();
-  // A connect failure, timeout or broken response. Returns true when this failure marked
-  // the backend down (the failure that crossed the threshold, or a failed trial).
-  bool record_failure(Clock::time_point now, const HealthPolicy& policy);
+  // A response head arrived (not 502/503/504) or a probe passed.
+  Transition record_success(const HealthPolicy& policy);
+  // A connect failure, reset, timeout, invalid response, 502/503/504, or a failed probe.
+  // `what` says which, in a few words ("connection refused").
+  Transition record_failure(Clock::time_point now, const HealthPolicy& policy,
+                            std::string_view what);
 
  private:
   std::size_t index_;
   config::BackendSpec spec_;
   unsigned failures_ = 0;
+  unsigned successes_ = 0;
+  unsigned transitions_ = 0;
   bool down_ = false;
   Clock::time_point down_since_{};
+  std::string down_reason_;
 };
 
 }  // namespace lb::balancer

@@ -41,6 +41,16 @@ struct Limits {
   std::size_t max_idle_per_backend = 512;    // pooled idle upstream connections per backend
 };
 
+// Active health checks and the thresholds shared with passive health.
+struct Health {
+  bool active = true;      // probe every backend on an interval
+  std::string path = "/";  // GET target of a probe; 2xx or 3xx within timeout passes
+  Millis interval{5000};   // between two probes of one backend
+  Millis timeout{2000};    // connect + response head of one probe
+  unsigned fall = 3;       // consecutive failures (probes or requests) that mark it down
+  unsigned rise = 2;       // consecutive successes that bring it back up
+};
+
 // The whole configuration in force; immutable once built.
 struct Config {
   std::string listen = "0.0.0.0";  // IPv4 or IPv6 literal (no brackets)
@@ -53,6 +63,8 @@ struct Config {
   Mode mode = Mode::sp;
   Timeouts timeouts;
   Limits limits;
+  Health health;
+  unsigned retries = 2;        // extra attempts on other backends when that is safe (0..10)
   bool preserve_host = false;  // forward the client's Host instead of the backend authority
 };
 

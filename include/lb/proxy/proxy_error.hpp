@@ -15,11 +15,9 @@ struct ProxyError {
   std::string_view code;  // stable X-LB-Error value, e.g. "connect_failed"
   Side side = Side::upstream;
   bool retryable = false;  // nothing reached the backend: another one may be tried
-  std::string detail;      // one human sentence: what happened, naming the backend
+  std::string detail{};    // one human sentence: what happened, naming the backend
+  std::string cause{};     // a few words for health logs: "connect failed: Connection refused"
 };
-
-// Standard reason phrase for the statuses the balancer produces itself.
-std::string_view reason_phrase(int status);
 
 // Appends a complete error response: text/plain body "<status> <reason>: <detail>\n",
 // X-LB-Error, Content-Length, and Connection: close when `close`.

@@ -36,8 +36,9 @@ class Session {
   asio::awaitable<Outcome> forward_request();
   asio::awaitable<std::optional<ProxyError>> connect_upstream(std::size_t backend);
   asio::awaitable<std::optional<ProxyError>> connect_fresh(std::size_t backend);
-  // Sends the head and streams the body; with `replay`, resends the same bytes (iov_).
-  asio::awaitable<std::optional<ProxyError>> send_request(bool replay, bool& body_done);
+  // Sends the head (Host for backend_) and streams the body; after the first attempt,
+  // resends the request held whole in the buffer (only when replayable_).
+  asio::awaitable<std::optional<ProxyError>> send_request();
   asio::awaitable<std::optional<ProxyError>> read_response_head();
   asio::awaitable<Outcome> relay_response_body();
   asio::awaitable<void> reply_error(const ProxyError& err, bool close);
@@ -46,8 +47,12 @@ class Session {
                                                   const http1::Parser& body);
   ProxyError upstream_error(std::string_view code, int status, const std::string& what) const;
   void finish_upstream(bool reusable);
-  // Charges backend_ with a failure (passive health); logs when that marks it down.
-  void record_upstream_failure();
+  // The down backend down longest and not yet tried, or kNoBackend.
+  std::size_t down_longest() const;
+  // "all N backends are down: a (reason); b (reason)".
+  std::string all_down_text() const;
+  // Adds a failed attempt to attempt_log_ for the final error reply.
+  void note_attempt(const ProxyError& err);
   void access_log(int status, std::uint64_t bytes) const;
 
   Worker& w_;
@@ -74,6 +79,11 @@ class Session {
   bool stale_ = false;           // a reused pooled connection failed before any response byte
   bool backend_chosen_ = false;  // backend_ names this request's backend
   std::size_t up_pos_ = 0;       // end of the response head in up_->buffer
+  bool sent_once_ = false;       // the request went to some backend at least once
+  bool request_done_ = false;    // the whole request was read from the client
+  std::size_t tried_[11];        // backends tried for this request (--retries <= 10)
+  std::size_t tried_count_ = 0;
+  std::string attempt_log_;  // failed attempts, for the final error reply
 };
 
 // Serves one accepted connection until it closes.

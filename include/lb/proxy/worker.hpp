@@ -5,6 +5,8 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "lb/balancer/backend.hpp"
@@ -25,11 +27,19 @@ struct Worker {
   std::vector<balancer::Backend> backends;
   std::vector<std::vector<asio::ip::tcp::endpoint>> endpoints;  // per backend, resolved
   std::vector<std::string> authorities;                         // per backend, for Host
+  std::vector<std::string> names;                               // per backend, host:port
   std::unique_ptr<balancer::Strategy> strategy;
   balancer::HealthPolicy health;
   pool::Pool pool;
   std::shared_ptr<spdlog::logger> log;
   std::size_t open_sessions = 0;
+
+  // Feed an outcome of a request or probe to backend i's health; a state change logs one
+  // warn line (backend, new state, reason, how many changes so far).
+  void report_success(std::size_t i);
+  void report_failure(std::size_t i, std::string_view what);
+  // Backend i's name for logs and replies: "host:port".
+  const std::string& name(std::size_t i) const { return names[i]; }
 };
 
 }  // namespace lb::proxy

@@ -2,114 +2,90 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
-
 namespace lb::balancer {
 namespace {
 
-using std::chrono::milliseconds;
-using std::chrono::nanoseconds;
 using std::chrono::seconds;
 
-// Time is injected: an arbitrary origin, never the real clock.
-constexpr Clock::time_point kT0{seconds(1000)};
+const Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
 
-Backend make_backend() { return Backend(4, config::BackendSpec{"10.0.0.4", 9004, 3}); }
+Backend make() { return Backend(2, config::BackendSpec{"10.0.0.1", 8080, 3}); }
 
-TEST(BackendHealthTest, ExposesSpecIndexAndWeight) {
-  const Backend b = make_backend();
-  EXPECT_EQ(b.index(), 4u);
+TEST(BackendHealth, ExposesSpecIndexAndWeight) {
+  Backend b = make();
+  EXPECT_EQ(b.index(), 2u);
   EXPECT_EQ(b.weight(), 3u);
-  EXPECT_EQ(b.spec().host, "10.0.0.4");
-  EXPECT_EQ(b.spec().port, 9004);
-}
-
-TEST(BackendHealthTest, StartsUpAndUsable) {
-  const Backend b = make_backend();
-  const HealthPolicy policy;
+  EXPECT_EQ(b.spec().host, "10.0.0.1");
   EXPECT_FALSE(b.is_down());
-  EXPECT_TRUE(b.usable(kT0, policy));
-  EXPECT_EQ(b.consecutive_failures(), 0u);
+  EXPECT_TRUE(b.usable(t0, {}));
 }
 
-TEST(BackendHealthTest, MarkedDownExactlyOnThresholdFailure) {
-  Backend b = make_backend();
-  const HealthPolicy policy{.failures_to_down = 3, .retry_after = seconds(10)};
-  EXPECT_FALSE(b.record_failure(kT0, policy));
-  EXPECT_FALSE(b.record_failure(kT0, policy));
+TEST(BackendHealth, FallConsecutiveFailuresMarkItDownWithReason) {
+  HealthPolicy p;  // fall 3, rise 2
+  Backend b = make();
+  EXPECT_EQ(b.record_failure(t0, p, "connection refused"), Transition::none);
+  EXPECT_EQ(b.record_failure(t0, p, "connection refused"), Transition::none);
   EXPECT_FALSE(b.is_down());
-  EXPECT_TRUE(b.usable(kT0, policy));
-  EXPECT_TRUE(b.record_failure(kT0, policy));
+  EXPECT_EQ(b.record_failure(t0, p, "connection refused"), Transition::went_down);
   EXPECT_TRUE(b.is_down());
-  EXPECT_FALSE(b.usable(kT0, policy));
-  EXPECT_EQ(b.consecutive_failures(), 3u);
+  EXPECT_EQ(b.down_reason(), "3 consecutive failures: connection refused");
+  EXPECT_EQ(b.transitions(), 1u);
+  EXPECT_EQ(b.down_since(), t0);
+  EXPECT_FALSE(b.usable(t0 + seconds(3600), p));  // active: only probes bring it back
+  // More failures while down change nothing.
+  EXPECT_EQ(b.record_failure(t0 + seconds(1), p, "reset"), Transition::none);
+  EXPECT_EQ(b.transitions(), 1u);
 }
 
-TEST(BackendHealthTest, SingleFailurePolicy) {
-  Backend b = make_backend();
-  const HealthPolicy policy{.failures_to_down = 1, .retry_after = seconds(1)};
-  EXPECT_TRUE(b.record_failure(kT0, policy));
-  EXPECT_TRUE(b.is_down());
-}
-
-TEST(BackendHealthTest, SuccessResetsFailureRun) {
-  Backend b = make_backend();
-  const HealthPolicy policy{.failures_to_down = 3, .retry_after = seconds(10)};
-  b.record_failure(kT0, policy);
-  b.record_failure(kT0, policy);
-  EXPECT_FALSE(b.record_success());  // was up: no transition
-  EXPECT_EQ(b.consecutive_failures(), 0u);
-  EXPECT_FALSE(b.record_failure(kT0, policy));
-  EXPECT_FALSE(b.record_failure(kT0, policy));
+TEST(BackendHealth, ASuccessBreaksTheFailureRun) {
+  HealthPolicy p;
+  Backend b = make();
+  b.record_failure(t0, p, "x");
+  b.record_failure(t0, p, "x");
+  EXPECT_EQ(b.record_success(p), Transition::none);
+  b.record_failure(t0, p, "x");
+  b.record_failure(t0, p, "x");
   EXPECT_FALSE(b.is_down());
+  EXPECT_EQ(b.record_failure(t0, p, "x"), Transition::went_down);
 }
 
-TEST(BackendHealthTest, HalfOpenExactlyAtRetryAfter) {
-  Backend b = make_backend();
-  const HealthPolicy policy{.failures_to_down = 1, .retry_after = seconds(10)};
-  b.record_failure(kT0, policy);
-  EXPECT_FALSE(b.usable(kT0 + seconds(10) - nanoseconds(1), policy));
-  EXPECT_TRUE(b.usable(kT0 + seconds(10), policy));
-  EXPECT_TRUE(b.is_down());  // still down until the trial succeeds
-}
-
-TEST(BackendHealthTest, SuccessfulTrialBringsItUp) {
-  Backend b = make_backend();
-  const HealthPolicy policy{.failures_to_down = 2, .retry_after = seconds(10)};
-  b.record_failure(kT0, policy);
-  b.record_failure(kT0, policy);
-  EXPECT_TRUE(b.record_success());
+TEST(BackendHealth, RiseConsecutiveSuccessesBringItBack) {
+  HealthPolicy p{.fall = 1, .rise = 2};
+  Backend b = make();
+  EXPECT_EQ(b.record_failure(t0, p, "timeout"), Transition::went_down);
+  EXPECT_EQ(b.down_reason(), "1 failure: timeout");
+  EXPECT_EQ(b.record_success(p), Transition::none);
+  EXPECT_TRUE(b.is_down());
+  b.record_failure(t0, p, "timeout");  // breaks the success run
+  EXPECT_EQ(b.record_success(p), Transition::none);
+  EXPECT_EQ(b.record_success(p), Transition::went_up);
   EXPECT_FALSE(b.is_down());
-  EXPECT_EQ(b.consecutive_failures(), 0u);
-  EXPECT_TRUE(b.usable(kT0, policy));
-  EXPECT_FALSE(b.record_success());  // already up
-  // A fresh run of failures is needed to mark it down again.
-  EXPECT_FALSE(b.record_failure(kT0 + seconds(11), policy));
-  EXPECT_TRUE(b.record_failure(kT0 + seconds(11), policy));
+  EXPECT_EQ(b.down_reason(), "");
+  EXPECT_EQ(b.transitions(), 2u);
 }
 
-TEST(BackendHealthTest, FailedTrialRestartsTheClock) {
-  Backend b = make_backend();
-  const HealthPolicy policy{.failures_to_down = 3, .retry_after = seconds(10)};
-  for (int i = 0; i < 3; ++i) b.record_failure(kT0, policy);
-  const auto trial = kT0 + seconds(12);
-  ASSERT_TRUE(b.usable(trial, policy));
-  EXPECT_TRUE(b.record_failure(trial, policy));  // one failure is enough while down
-  EXPECT_TRUE(b.is_down());
-  EXPECT_FALSE(b.usable(trial, policy));
-  EXPECT_FALSE(b.usable(trial + seconds(10) - milliseconds(1), policy));
-  EXPECT_TRUE(b.usable(trial + seconds(10), policy));
+TEST(BackendHealth, PassiveOnlyAllowsTrialsAfterRetryAfter) {
+  HealthPolicy p{.fall = 1, .rise = 2, .active = false, .retry_after = seconds(10)};
+  Backend b = make();
+  b.record_failure(t0, p, "refused");
+  EXPECT_FALSE(b.usable(t0 + seconds(9), p));
+  EXPECT_TRUE(b.usable(t0 + seconds(10), p));
+  // A failed trial waits a full retry_after again.
+  b.record_failure(t0 + seconds(10), p, "refused");
+  EXPECT_FALSE(b.usable(t0 + seconds(19), p));
+  EXPECT_TRUE(b.usable(t0 + seconds(20), p));
+  // A successful trial keeps it usable until rise successes bring it up.
+  b.record_success(p);
+  EXPECT_TRUE(b.usable(t0 + seconds(20), p));
+  EXPECT_EQ(b.record_success(p), Transition::went_up);
 }
 
-TEST(BackendHealthTest, LateFailureWhileDownIsNotATrial) {
-  // Requests sent before the backend went down may fail afterwards; they must neither
-  // report a second transition nor push the trial back.
-  Backend b = make_backend();
-  const HealthPolicy policy{.failures_to_down = 1, .retry_after = seconds(10)};
-  EXPECT_TRUE(b.record_failure(kT0, policy));
-  EXPECT_FALSE(b.record_failure(kT0 + seconds(5), policy));
-  EXPECT_TRUE(b.is_down());
-  EXPECT_TRUE(b.usable(kT0 + seconds(10), policy));
+TEST(BackendHealth, LateFailureWhileDownDoesNotRestartTheTrialClock) {
+  HealthPolicy p{.fall = 1, .rise = 1, .active = false, .retry_after = seconds(10)};
+  Backend b = make();
+  b.record_failure(t0, p, "refused");
+  b.record_failure(t0 + seconds(5), p, "refused");  // a request sent before it went down
+  EXPECT_TRUE(b.usable(t0 + seconds(10), p));
 }
 
 }  // namespace

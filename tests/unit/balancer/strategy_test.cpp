@@ -20,7 +20,8 @@ namespace {
 using std::chrono::seconds;
 
 constexpr Clock::time_point kT0{seconds(1000)};
-constexpr HealthPolicy kPolicy{.failures_to_down = 1, .retry_after = seconds(10)};
+// Passive only, so a down backend becomes a trial candidate after retry_after.
+constexpr HealthPolicy kPolicy{.fall = 1, .rise = 1, .active = false, .retry_after = seconds(10)};
 
 // Backend i is "b<i>" on port 9000 + i with the given weight.
 std::vector<Backend> make_backends(std::initializer_list<unsigned> weights) {
@@ -35,7 +36,7 @@ std::vector<Backend> make_backends(std::initializer_list<unsigned> weights) {
 }
 
 void mark_down(Backend& b, Clock::time_point at) {
-  for (unsigned i = 0; i < kPolicy.failures_to_down; ++i) b.record_failure(at, kPolicy);
+  for (unsigned i = 0; i < kPolicy.fall; ++i) b.record_failure(at, kPolicy, "test");
   ASSERT_TRUE(b.is_down());
 }
 

@@ -167,6 +167,36 @@ TEST(ParseCli, NumericBounds) {
   EXPECT_EQ(parse({"--connect-timeout", "1ms"}).config.timeouts.connect, 1ms);
 }
 
+TEST(ParseCli, HealthAndRetryFlags) {
+  Config d = parse({}).config;
+  EXPECT_TRUE(d.health.active);
+  EXPECT_EQ(d.health.path, "/");
+  EXPECT_EQ(d.health.interval, 5s);
+  EXPECT_EQ(d.health.timeout, 2s);
+  EXPECT_EQ(d.health.fall, 3u);
+  EXPECT_EQ(d.health.rise, 2u);
+  EXPECT_EQ(d.retries, 2u);
+
+  Config c =
+      parse({"--health-path", "/healthz", "--health-interval", "250ms", "--health-timeout=1s",
+             "--no-active-health", "--fall", "5", "--rise=1", "--retries", "0"})
+          .config;
+  EXPECT_FALSE(c.health.active);
+  EXPECT_EQ(c.health.path, "/healthz");
+  EXPECT_EQ(c.health.interval, 250ms);
+  EXPECT_EQ(c.health.timeout, 1s);
+  EXPECT_EQ(c.health.fall, 5u);
+  EXPECT_EQ(c.health.rise, 1u);
+  EXPECT_EQ(c.retries, 0u);
+
+  EXPECT_EQ(error_of({"--fall", "0"}), "--fall: \"0\" is not a count (expected 1..100)");
+  EXPECT_EQ(error_of({"--retries", "11"}), "--retries: \"11\" is not a count (expected 0..10)");
+  EXPECT_EQ(error_of({"--health-path", "healthz"}),
+            "--health-path: \"healthz\" is not a request path (expected e.g. / or /healthz)");
+  EXPECT_EQ(error_of({"--health-interval", "0"}),
+            "--health-interval: \"0\" is zero; a timeout must be at least 1ms");
+}
+
 TEST(ParseCli, LaterValueWinsForSingleValuedFlags) {
   EXPECT_EQ(parse({"-p", "1", "--port=2"}).config.port, 2);
   EXPECT_EQ(parse({"-s", "random", "-s", "weighted"}).config.strategy, Strategy::weighted);

@@ -1,0 +1,106 @@
+#include "lb/proxy/health_prober.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "lb/http1/parser.hpp"
+#include "lb/net/watchdog.hpp"
+#include "lb/util/buffer.hpp"
+
+namespace lb::proxy {
+
+namespace {
+using asio::ip::tcp;
+constexpr auto kToken = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t kProbeBuffer = 16 * 1024;  // a larger head fails the probe
+}  // namespace
+
+asio::awaitable<std::optional<std::string>> probe_once(Worker& w, std::size_t backend) {
+  const auto& health = w.config->health;
+  tcp::socket socket(w.io);
+  net::Watchdog watchdog(w.io.get_executor());
+  std::error_code ec;
+  bool connected = false;
+  for (const auto& ep : w.endpoints[backend]) {
+    socket.close(ec);
+    socket.open(ep.protocol(), ec);
+    if (ec) continue;
+    watchdog.arm(socket, health.timeout);
+    auto [cec] = co_await socket.async_connect(ep, kToken);
+    ec = cec;
+    if (!ec && !watchdog.expired()) {
+      connected = true;
+      break;
+    }
+  }
+  if (!connected) {
+    watchdog.stop();
+    if (watchdog.expired()) co_return "health check: connect timed out";
+    co_return "health check: connect failed: " + ec.message();
+  }
+
+  std::string request = "GET " + health.path + " HTTP/1.1\r\nHost: " + w.authorities[backend] +
+                        "\r\nUser-Agent: load_balancer-health-check\r\nConnection: close\r\n\r\n";
+  auto [wec, written] = co_await asio::async_write(socket, asio::buffer(request), kToken);
+  if (wec) {
+    watchdog.stop();
+    co_return "health check: " + (watchdog.expired() ? std::string("timed out") : wec.message());
+  }
+
+  util::Buffer buf(kProbeBuffer);
+  http1::Parser parser(http1::MessageKind::response, {kProbeBuffer, kProbeBuffer});
+  parser.start(true);  // only the head matters
+  std::size_t pos = 0;
+  for (;;) {
+    auto space = buf.free_space();
+    if (space.empty()) {
+      watchdog.stop();
+      co_return "health check: response head too large";
+    }
+    auto [rec, n] =
+        co_await socket.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+    if (rec || n == 0) {
+      watchdog.stop();
+      if (watchdog.expired()) co_return "health check: no response within timeout";
+      co_return "health check: connection closed before a response";
+    }
+    buf.commit(n);
+    auto r = parser.parse(buf.base(), pos, buf.size());
+    pos += r.consumed;
+    if (r.event == http1::Parser::Event::error) {
+      watchdog.stop();
+      co_return std::string("health check: invalid response: ") + parser.error_reason();
+    }
+    if (r.event == http1::Parser::Event::head) {
+      int status = parser.head().status;
+      if (status < 200) {  // interim response: keep reading
+        parser.start(true);
+        pos += parser.parse(buf.base(), pos, buf.size()).consumed;
+        continue;
+      }
+      watchdog.stop();
+      if (status < 400) co_return std::nullopt;
+      co_return "health check: HTTP " + std::to_string(status);
+    }
+  }
+}
+
+asio::awaitable<void> probe_loop(Worker& w, std::size_t backend) {
+  asio::steady_timer timer(w.io);
+  for (;;) {
+    auto failure = co_await probe_once(w, backend);
+    if (failure) {
+      w.log->debug("backend {}: {}", w.name(backend), *failure);
+      w.report_failure(backend, *failure);
+    } else {
+      w.report_success(backend);
+    }
+    timer.expires_after(w.config->health.interval);
+    auto [ec] = co_await timer.async_wait(kToken);
+    if (ec) co_return;
+  }
+}
+
+}  // namespace lb::proxy
