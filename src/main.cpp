@@ -12,8 +12,8 @@ int main(int argc, char** argv) {
   try {
     cli = lb::config::parse_cli({argv + 1, static_cast<std::size_t>(argc > 0 ? argc - 1 : 0)});
   } catch (const lb::config::UsageError& e) {
+    // One line: the message already says what is wrong and how to fix it.
     std::fprintf(stderr, "load_balancer: %s\n", e.what());
-    std::fprintf(stderr, "Try 'load_balancer --help' for the list of options.\n");
     return 2;
   }
   switch (cli.action) {

@@ -231,7 +231,7 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
       err = ProxyError{503, "no_backend", Side::upstream, false, all_down_text()};
     } else if (fallback_used && tried_count_ == 1) {
       err = ProxyError{503, "no_backend", Side::upstream, false,
-                       all_down_text() + "; tried " + attempt_log_};
+                       all_down_text() + "; tried 1 backend: " + attempt_log_};
     } else if (tried_count_ > 1) {
       err->detail = "tried " + std::to_string(tried_count_) + " backends: " + attempt_log_;
     }

@@ -163,7 +163,7 @@ TEST(Fallback, AllDownGives503ListingEveryBackendAndWhy) {
         << r.body;
   }
   // The one down longest was still tried, and the reply says so.
-  EXPECT_NE(r.body.find("tried cannot connect to backend"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("tried 1 backend: cannot connect to backend"), std::string::npos) << r.body;
 }
 
 TEST(Fallback, AllDownStillTriesTheBackendDownLongestAndFindsItRecovered) {
