@@ -116,7 +116,7 @@ asio::awaitable<bool> Session::read_request_head() {
       auto r = parser_.parse(buf_.base(), pos, buf_.size());
       pos += r.consumed;
       if (r.event == http1::Parser::Event::head) {
-        buf_.consume(pos);
+        buf_.skip(pos);  // the head stays in place: it is rewritten again on a replay
         co_return true;
       }
       if (r.event == http1::Parser::Event::error) {
@@ -350,9 +350,18 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request() {
 
   std::uint64_t max_body = w_.config->limits.max_body;
   bool first = true;
+  // An idempotent request is held whole while it fits in buf_ (head, body and the parser's
+  // framing stay where they are, nothing is overwritten) so that it can be replayed on
+  // another backend; RFC 9110 §9.2.2 forbids a proxy to retry other methods on its own.
+  bool hold = h.idempotent();
+  std::uint64_t sent = 0;  // bytes of parser output already written upstream
   for (;;) {
     auto r = parser_.parse(buf_.base(), buf_.begin_offset(), buf_.begin_offset() + buf_.size());
-    buf_.consume(r.consumed);
+    if (hold) {
+      buf_.skip(r.consumed);
+    } else {
+      buf_.consume(r.consumed);
+    }
     if (r.event == http1::Parser::Event::error) {
       co_return client_error(parser_);
     }
@@ -362,32 +371,39 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request() {
           "request body exceeds the limit of " + std::to_string(max_body) + " bytes"};
     }
     bool done = r.event == http1::Parser::Event::message_done;
-    if (first || parser_.output_bytes() > 0) {
-      // The whole request is in hand (iov_ after this write) and may be sent again; RFC 9110
-      // §9.2.2 forbids a proxy to retry non-idempotent methods on its own.
-      if (first && done) replayable_ = parser_.head().idempotent();
+    if (r.event == http1::Parser::Event::body) hold = false;  // framing buffer full
+    if (first || parser_.output_bytes() > sent) {
+      if (done) replayable_ = hold;
       watchdog_.arm(u.socket, w_.config->timeouts.response);
       auto ec = co_await write_upstream(first ? std::string_view(head_out_) : std::string_view(),
-                                        parser_);
+                                        parser_, sent);
       if (ec) {
         stale_ = u.requests > 1;
         co_return upstream_error("upstream_closed", 502,
                                  "sending the request failed: " + ec.message());
       }
-      if (first && done) {
-        request_done_ = true;
-        co_return std::nullopt;
-      }
       first = false;
-      parser_.clear_output();
+      if (hold) {
+        sent = parser_.output_bytes();
+      } else {
+        parser_.clear_output();
+        sent = 0;
+      }
     }
     if (done) {
       request_done_ = true;
       co_return std::nullopt;
     }
     if (r.event == http1::Parser::Event::body) continue;
-    if (buf_.empty()) buf_.clear();
-    buf_.compact();
+    if (hold && buf_.free_space().empty()) {
+      hold = false;  // too big to hold: everything parsed so far is written, let it go
+      parser_.clear_output();
+      sent = 0;
+    }
+    if (!hold) {
+      if (buf_.empty()) buf_.clear();
+      buf_.compact();
+    }
     watchdog_.arm(client_, w_.config->timeouts.client);
     auto space = buf_.free_space();
     auto [ec, n] =
@@ -593,10 +609,19 @@ asio::awaitable<bool> Session::write_client(std::string_view prefix, const http1
 }
 
 asio::awaitable<std::error_code> Session::write_upstream(std::string_view prefix,
-                                                         const http1::Parser& body) {
+                                                         const http1::Parser& body,
+                                                         std::uint64_t skip) {
   iov_.clear();
   if (!prefix.empty()) iov_.emplace_back(prefix.data(), prefix.size());
-  for (auto s : body.output()) iov_.emplace_back(s.data(), s.size());
+  // Pieces grow in place (adjacent input merges), so "already sent" is a byte count.
+  for (auto piece : body.output()) {
+    if (skip >= piece.size()) {
+      skip -= piece.size();
+      continue;
+    }
+    iov_.emplace_back(piece.data() + skip, piece.size() - skip);
+    skip = 0;
+  }
   if (iov_.empty()) co_return std::error_code{};
   auto [ec, n] = co_await asio::async_write(up_->socket, net::BufferView(iov_), kToken);
   co_return ec;

@@ -207,6 +207,39 @@ TEST(Retries, IdempotentRequestWithoutAnswerGoesToAnotherBackend) {
   EXPECT_EQ(fine.requests()[0].body, "v=1");  // the held body was replayed whole
 }
 
+// Polls `done` until it holds or the deadline passes.
+template <typename Pred>
+bool eventually(Pred done, Clock::duration timeout = kTimeout) {
+  auto deadline = Clock::now() + timeout;
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+TEST(Retries, BodyArrivingInSeveralReadsIsStillHeldForReplay) {
+  std::atomic<int> resets{0};
+  ScriptedUpstream broken(reset_after_request(resets));
+  ScriptedUpstream fine(ScriptedUpstream::reply_always(ok_response("fine")));
+  auto lb = start_balancer({broken.backend(), fine.backend()});
+  RawClient c(lb->port());
+  // Head, then the body in two pieces, each sent only once the previous one has reached the
+  // backend: the balancer has forwarded every piece before it holds the whole request.
+  ASSERT_TRUE(c.send("PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\n"));
+  ASSERT_TRUE(eventually([&] { return broken.bytes_received() > 0; }));
+  auto after_head = broken.bytes_received();
+  ASSERT_TRUE(c.send("abc"));
+  ASSERT_TRUE(eventually([&] { return broken.bytes_received() > after_head; }));
+  ASSERT_TRUE(c.send("def"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << c.buffered() << lb->log();
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(resets.load(), 1);
+  ASSERT_EQ(fine.requests().size(), 1u);
+  EXPECT_EQ(fine.requests()[0].body, "abcdef");
+}
+
 TEST(Retries, PostWithoutAnswerIsNotSentTwice) {
   std::atomic<int> resets{0};
   ScriptedUpstream broken(reset_after_request(resets));

@@ -43,8 +43,10 @@ class Session {
   asio::awaitable<Outcome> relay_response_body();
   asio::awaitable<void> reply_error(const ProxyError& err, bool close);
   asio::awaitable<bool> write_client(std::string_view prefix, const http1::Parser* body);
+  // Writes prefix and body.output() except its first `skip` bytes (already sent).
   asio::awaitable<std::error_code> write_upstream(std::string_view prefix,
-                                                  const http1::Parser& body);
+                                                  const http1::Parser& body,
+                                                  std::uint64_t skip = 0);
   ProxyError upstream_error(std::string_view code, int status, const std::string& what) const;
   void finish_upstream(bool reusable);
   // The down backend down longest and not yet tried, or kNoBackend.

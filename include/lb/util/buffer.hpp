@@ -32,6 +32,9 @@ class Buffer {
     begin_ += n;
     if (begin_ == end_) begin_ = end_ = 0;
   }
+  // Like consume(), but never rewinds an emptied buffer: bytes before begin stay where they
+  // are (for data still referenced, such as a request held for replay).
+  void skip(std::size_t n) { begin_ += n; }
   void clear() { begin_ = end_ = 0; }
 
   // Moves the unread bytes to the front so free_space() is as large as possible.
