@@ -23,6 +23,7 @@
 #include "common/echo_json.hpp"
 #include "common/server_options.hpp"
 #include "common/server_skeleton.hpp"
+#include "lb/http1/head_reader.hpp"
 #include "lb/http1/parser.hpp"
 #include "lb/net/endpoint.hpp"
 #include "lb/util/buffer.hpp"
@@ -134,20 +135,14 @@ class Connection {
     buf_.compact();  // only pipelined leftovers move; head spans are offsets from base()
     std::size_t pos = 0;
     for (;;) {
-      if (pos < buf_.size()) {
-        auto r = parser_.parse(buf_.base(), pos, buf_.size());
-        pos += r.consumed;
-        if (r.event == lb::http1::Parser::Event::head) {
-          buf_.consume(pos);
-          co_return true;
-        }
-        if (r.event == lb::http1::Parser::Event::error) co_return reject_parse_error();
+      auto step = lb::http1::advance_head(parser_, buf_, pos, kMaxHead);
+      if (step == lb::http1::HeadProgress::complete) {
+        buf_.consume(pos);
+        co_return true;
       }
-      if (buf_.free_space().empty()) {
-        if (buf_.capacity() >= kMaxHead) {
-          co_return reject(431, "request head is larger than the limit");
-        }
-        buf_.grow(std::min(buf_.capacity() * 2, kMaxHead));
+      if (step == lb::http1::HeadProgress::error) co_return reject_parse_error();
+      if (step == lb::http1::HeadProgress::too_large) {
+        co_return reject(431, "request head is larger than the limit");
       }
       bool got = co_await read_more();
       if (!got) co_return false;

@@ -7,6 +7,7 @@
 
 #include "common/echo_json.hpp"
 #include "control_api.hpp"
+#include "lb/http1/head_reader.hpp"
 #include "lb/http1/parser.hpp"
 #include "lb/net/endpoint.hpp"
 #include "lb/util/buffer.hpp"
@@ -65,28 +66,22 @@ class Connection {
     buf_.compact();  // only pipelined leftovers move; head spans are offsets from base()
     std::size_t pos = 0;
     for (;;) {
-      if (pos < buf_.size()) {
-        auto r = parser_.parse(buf_.base(), pos, buf_.size());
-        pos += r.consumed;
-        if (r.event == lb::http1::Parser::Event::head) {
-          buf_.consume(pos);
-          head_bytes_ = pos;
-          co_return true;
-        }
-        if (r.event == lb::http1::Parser::Event::error) {
-          rejected = true;
-          auto e = static_cast<lb::http1::errc>(parser_.error().value());
-          co_await reject(lb::http1::status_for(e), parser_.error_reason());
-          co_return false;
-        }
+      auto step = lb::http1::advance_head(parser_, buf_, pos, kMaxHead);
+      if (step == lb::http1::HeadProgress::complete) {
+        buf_.consume(pos);
+        head_bytes_ = pos;
+        co_return true;
       }
-      if (buf_.free_space().empty()) {
-        if (buf_.capacity() >= kMaxHead) {
-          rejected = true;
-          co_await reject(431, "request head is larger than the limit");
-          co_return false;
-        }
-        buf_.grow(std::min(buf_.capacity() * 2, kMaxHead));
+      if (step == lb::http1::HeadProgress::error) {
+        rejected = true;
+        auto e = static_cast<lb::http1::errc>(parser_.error().value());
+        co_await reject(lb::http1::status_for(e), parser_.error_reason());
+        co_return false;
+      }
+      if (step == lb::http1::HeadProgress::too_large) {
+        rejected = true;
+        co_await reject(431, "request head is larger than the limit");
+        co_return false;
       }
       bool got = co_await read_more();
       if (!got) co_return false;

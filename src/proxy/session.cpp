@@ -7,6 +7,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "lb/http1/head_reader.hpp"
 #include "lb/http1/rewrite.hpp"
 #include "lb/net/buffer_list.hpp"
 #include "lb/net/endpoint.hpp"
@@ -19,7 +20,6 @@ using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 constexpr auto kToken = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t kClientBuffer = 16 * 1024;
-constexpr std::size_t kMaxAttempts = 11;  // --retries is at most 10
 constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
 // How long a closing connection keeps reading (and discarding) so the peer sees our
 // reply instead of a reset caused by its unread bytes.
@@ -111,28 +111,22 @@ asio::awaitable<bool> Session::read_request_head() {
   bool started = !buf_.empty();
   const auto& t = w_.config->timeouts;
   watchdog_.arm(client_, started ? t.client : t.idle);
+  const std::size_t limit = w_.config->limits.max_header_bytes;
   for (;;) {
-    if (pos < buf_.size()) {
-      auto r = parser_.parse(buf_.base(), pos, buf_.size());
-      pos += r.consumed;
-      if (r.event == http1::Parser::Event::head) {
-        buf_.skip(pos);  // the head stays in place: it is rewritten again on a replay
-        co_return true;
-      }
-      if (r.event == http1::Parser::Event::error) {
-        co_await reply_error(client_error(parser_), true);
-        co_return false;
-      }
+    auto step = http1::advance_head(parser_, buf_, pos, limit);
+    if (step == http1::HeadProgress::complete) {
+      buf_.skip(pos);  // the head stays in place: it is rewritten again on a replay
+      co_return true;
     }
-    if (buf_.free_space().empty()) {
-      std::size_t limit = w_.config->limits.max_header_bytes;
-      if (buf_.capacity() >= limit) {
-        co_await reply_error({431, "headers_too_large", Side::downstream, false,
-                              "request head is larger than " + std::to_string(limit) + " bytes"},
-                             true);
-        co_return false;
-      }
-      buf_.grow(std::min(buf_.capacity() * 2, limit));
+    if (step == http1::HeadProgress::error) {
+      co_await reply_error(client_error(parser_), true);
+      co_return false;
+    }
+    if (step == http1::HeadProgress::too_large) {
+      co_await reply_error({431, "headers_too_large", Side::downstream, false,
+                            "request head is larger than " + std::to_string(limit) + " bytes"},
+                           true);
+      co_return false;
     }
     auto space = buf_.free_space();
     auto [ec, n] =
@@ -281,7 +275,7 @@ asio::awaitable<std::optional<ProxyError>> Session::connect_upstream(std::size_t
 
 asio::awaitable<std::optional<ProxyError>> Session::connect_fresh(std::size_t backend) {
   backend_ = backend;
-  const auto& name = w_.backends[backend].spec().name();
+  const std::string& name = w_.name(backend);
   std::error_code last;
   bool timed_out = false;
   for (const auto& ep : w_.endpoints[backend]) {
@@ -516,8 +510,8 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
                             u.buffer.begin_offset() + u.buffer.size());
     u.buffer.consume(r.consumed);
     if (r.event == http1::Parser::Event::error) {
-      w_.log->warn("backend {} sent a broken response body: {}",
-                   w_.backends[backend_].spec().name(), u.parser.error_reason());
+      w_.log->warn("backend {} sent a broken response body: {}", w_.name(backend_),
+                   u.parser.error_reason());
       if (first) {
         // Nothing reached the client yet: it can still get a proper error reply.
         ProxyError err = upstream_error(
@@ -558,7 +552,7 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
         done = true;
         break;
       }
-      w_.log->warn("backend {}: response body cut short ({})", w_.backends[backend_].spec().name(),
+      w_.log->warn("backend {}: response body cut short ({})", w_.name(backend_),
                    watchdog_.expired() ? "timed out"
                    : ec                ? ec.message()
                                        : "end of file");
@@ -636,8 +630,7 @@ void Session::access_log(int status, std::uint64_t bytes) const {
   if (!w_.log->should_log(spdlog::level::info)) return;
   auto ms = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
   w_.log->info("{} \"{} {} HTTP/1.{}\" {} {} {} {:.3f}ms", client_addr_, method_, target_,
-               client_http10_ ? 0 : 1, status,
-               backend_chosen_ ? w_.backends[backend_].spec().name() : "-", bytes,
+               client_http10_ ? 0 : 1, status, backend_chosen_ ? w_.name(backend_) : "-", bytes,
                static_cast<double>(ms.count()) / 1000.0);
 }
 

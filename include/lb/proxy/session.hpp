@@ -83,7 +83,8 @@ class Session {
   std::size_t up_pos_ = 0;       // end of the response head in up_->buffer
   bool sent_once_ = false;       // the request went to some backend at least once
   bool request_done_ = false;    // the whole request was read from the client
-  std::size_t tried_[11];        // backends tried for this request (--retries <= 10)
+  static constexpr std::size_t kMaxAttempts = 11;  // --retries is at most 10
+  std::size_t tried_[kMaxAttempts];                // backends tried for this request
   std::size_t tried_count_ = 0;
   std::string attempt_log_;  // failed attempts, for the final error reply
 };
