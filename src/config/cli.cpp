@@ -32,8 +32,9 @@ constexpr std::string_view kHeaderSizeHint = "a size like 16k or 64k, at least 1
 
 constexpr std::string_view kHelp = R"(Usage: load_balancer [options]
 
-HTTP/1.1 load balancer: accepts client connections and forwards each request
-to one of the backends, picked by the strategy.
+HTTP/1.1 load balancer and debugging proxy: accepts client connections and
+forwards each request to one of the backends (HTTP or HTTPS), picked by the
+strategy.
 
 Listening:
   -p, --port N                port to listen on; 0 = any free port
@@ -48,6 +49,22 @@ Backends:
                               (default round_robin)
       --preserve-host         forward the client's Host header instead of
                               the backend's HOST:PORT
+
+TLS to backends (https://, port 443 or ,tls=on):
+  -k, --insecure              do not verify backend certificates (warns at
+                              start-up and in every --tls-trace report)
+      --ca FILE               PEM CA certificates to trust, beside the
+                              system store
+      --keylog FILE           append TLS secrets in NSS key log format, for
+                              Wireshark (also taken from $SSLKEYLOGFILE)
+
+Wire debugging:
+      --trace                 hex dump of every byte both ways, client side
+                              and backend side (decrypted)
+      --tls-trace             one report per backend TLS handshake: version,
+                              cipher, ALPN, certificates, verification
+      --trace-max-bytes SIZE  bytes dumped per block; 0 = all (default 4k)
+      --trace-file FILE       trace output to FILE instead of stderr
 
 Health and retries:
       --health-path PATH      GET target of active probes (default /)
@@ -65,7 +82,8 @@ Health and retries:
                               got no answer and is idempotent (default 2)
 
 Timeouts (D: 250ms, 5s, 1m, 1h, or a bare number of seconds; 1ms..24h):
-      --connect-timeout D     TCP connect to a backend (default 5s)
+      --connect-timeout D     TCP connect (and TLS handshake) to a backend
+                              (default 5s)
       --response-timeout D    request sent -> backend response head
                               (default 60s)
       --client-timeout D      client's first byte -> full request head
@@ -90,18 +108,25 @@ Process and logging:
 Long options take their value as --opt VALUE or --opt=VALUE; short ones as
 -p 8080 or -p8080.
 
-Backend SPEC:
-  HOST[:PORT][,weight=N]      PORT defaults to 80; N is 1..1000 (default 1)
-  http://HOST[:PORT][/]       the same; http:// is the only scheme
-  [IPV6]:PORT                 IPv6 literals need brackets
-  TLS backends (https:// or port 443) are not supported yet in this version.
+Backend SPEC: [SCHEME://]HOST[:PORT][,OPTION,...]
+  SCHEME is http (default port 80) or https (TLS, default port 443); with no
+  scheme, port 443 means TLS. IPv6 literals need brackets: [::1]:9001.
+  OPTIONs:
+    weight=N                  1..1000, for -s weighted and random (default 1)
+    tls=on|off                TLS or not, whatever the scheme and port say
+    sni=NAME                  name sent as SNI and checked against the
+                              certificate (default HOST; none for an IP)
+    verify=off                do not verify this backend's certificate
+    ca=FILE                   extra PEM CA certificates for this backend
   e.g. 10.0.0.7:8080   app.internal   http://app.internal:8080/
-       [::1]:9001   10.0.0.8:8080,weight=3
+       [::1]:9001   10.0.0.8:8080,weight=3   api.example.com:443
+       https://127.0.0.1:8443,sni=api.test,ca=test-ca.pem
 
 Examples:
   load_balancer -p 8080 -b 10.0.0.7:8080 -b 10.0.0.8:8080
   load_balancer -s weighted -b app1:9000,weight=3 -b app2:9000
   load_balancer --listen :: -p 0 -b [::1]:9001 -b http://localhost:9002/
+  load_balancer -p 8080 -b api.example.com:443 --tls-trace
 
 Exit codes:
   0  success, including --help and --version
@@ -309,6 +334,14 @@ void set_health_path(Config& c, std::string_view flag, std::string_view value) {
   c.health.path = std::string(value);
 }
 
+// A path as given; it is opened at start-up, where a bad one is reported.
+std::string file_value(std::string_view flag, std::string_view value) {
+  for (char ch : value) {
+    if (static_cast<unsigned char>(ch) < 0x20) fail(flag, quoted(value) + " is not a file name");
+  }
+  return std::string(value);
+}
+
 using Flag = std::string_view;
 using Value = std::string_view;
 
@@ -364,6 +397,19 @@ constexpr OptionInfo kOptions[] = {
      [](Config& c, Flag f, Value v) { set_count(c.health.fall, f, v, 1, 100); }},
     {"rise", '\0', "1..100",
      [](Config& c, Flag f, Value v) { set_count(c.health.rise, f, v, 1, 100); }},
+    {"insecure", 'k', "", [](Config& c, Flag, Value) { c.tls.insecure = true; }},
+    {"ca", '\0', "a PEM file of CA certificates",
+     [](Config& c, Flag f, Value v) { c.tls.ca_file = file_value(f, v); }},
+    {"keylog", '\0', "a file name",
+     [](Config& c, Flag f, Value v) { c.tls.keylog_file = file_value(f, v); }},
+    {"trace", '\0', "", [](Config& c, Flag, Value) { c.trace.hex = true; }},
+    {"tls-trace", '\0', "", [](Config& c, Flag, Value) { c.trace.tls = true; }},
+    {"trace-max-bytes", '\0', kSizeHint,
+     [](Config& c, Flag f, Value v) {
+       c.trace.max_bytes = static_cast<std::size_t>(size_value(f, v, kSizeHint));
+     }},
+    {"trace-file", '\0', "a file name",
+     [](Config& c, Flag f, Value v) { c.trace.file = file_value(f, v); }},
     {"help", 'h', "", nullptr},
     {"version", '\0', "", nullptr},
 };
@@ -505,37 +551,85 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   });
 }
 
+namespace {
+
+bool on_off(std::string_view value, std::string_view key, const std::string& prefix) {
+  if (value == "on") return true;
+  if (value == "off") return false;
+  throw UsageError(prefix + std::string(key) + " " + quoted(value) +
+                   " is not valid (expected on or off)");
+}
+
+// The ",key=value" options after the address; `tls_set` says whether tls= was given.
+void apply_backend_options(std::string_view options, BackendSpec& spec, bool& tls_set,
+                           const std::string& prefix) {
+  std::set<std::string_view> seen;
+  for (;;) {
+    std::size_t comma = options.find(',');
+    std::string_view option = options.substr(0, comma);
+    std::size_t eq = option.find('=');
+    std::string_view key = option.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? "" : option.substr(eq + 1);
+    constexpr std::string_view kKeys[] = {"weight", "tls", "sni", "verify", "ca"};
+    if (eq == std::string_view::npos ||
+        std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
+      throw UsageError(prefix + "unknown option " + quoted(option) +
+                       " (expected weight=N, tls=on|off, sni=NAME, verify=on|off or ca=FILE)");
+    }
+    if (!seen.insert(key).second) {
+      throw UsageError(prefix + "option " + quoted(key) + " is given twice");
+    }
+    if (key == "weight") {
+      auto w = parse_uint(value);
+      if (!w || *w < 1 || *w > kMaxWeight) {
+        throw UsageError(prefix + "weight " + quoted(value) + " is not valid (expected 1..1000)");
+      }
+      spec.weight = static_cast<unsigned>(*w);
+    } else if (key == "tls") {
+      spec.tls.enabled = on_off(value, "tls", prefix);
+      tls_set = true;
+    } else if (key == "verify") {
+      spec.tls.verify = on_off(value, "verify", prefix);
+    } else if (key == "sni") {
+      if (!is_host_name(value) || is_ipv4(std::string(value))) {
+        throw UsageError(prefix + "sni " + quoted(value) +
+                         " is not a host name (expected e.g. sni=api.example.com)");
+      }
+      spec.tls.sni = std::string(value);
+    } else {
+      if (value.empty()) throw UsageError(prefix + "ca is empty (expected ca=FILE, PEM)");
+      spec.tls.ca_file = std::string(value);
+    }
+    if (comma == std::string_view::npos) return;
+    options.remove_prefix(comma + 1);
+  }
+}
+
+}  // namespace
+
 BackendSpec parse_backend(std::string_view text) {
   const std::string prefix = "backend " + quoted(text) + ": ";
   auto bad = [&](const std::string& why) -> UsageError { return UsageError(prefix + why); };
-  constexpr std::string_view kTls =
-      "TLS backends are not supported yet in this version (use a plain HTTP backend)";
 
   BackendSpec spec;
   std::string_view rest = text;
+  bool tls_set = false;
   if (std::size_t comma = rest.find(','); comma != std::string_view::npos) {
-    std::string_view option = rest.substr(comma + 1);
+    apply_backend_options(rest.substr(comma + 1), spec, tls_set, prefix);
     rest = rest.substr(0, comma);
-    if (!option.starts_with("weight=")) {
-      throw bad("unknown option " + quoted(option) + " (expected ,weight=N with N 1..1000)");
-    }
-    auto w = parse_uint(option.substr(7));
-    if (!w || *w < 1 || *w > kMaxWeight) {
-      throw bad("weight " + quoted(option.substr(7)) + " is not valid (expected 1..1000)");
-    }
-    spec.weight = static_cast<unsigned>(*w);
   }
+  std::optional<bool> scheme_tls;  // set when a scheme was written
   if (std::size_t sep = rest.find("://"); sep != std::string_view::npos) {
     std::string scheme = lowered(rest.substr(0, sep));
-    if (scheme == "https") throw bad(std::string(kTls));
-    if (scheme != "http") {
+    if (scheme != "http" && scheme != "https") {
       throw bad("scheme " + quoted(rest.substr(0, sep)) +
-                " is not supported (use http:// or none)");
+                " is not supported (use http://, https:// or none)");
     }
+    scheme_tls = scheme == "https";
     rest = rest.substr(sep + 3);
     if (rest.ends_with('/')) rest.remove_suffix(1);
     if (rest.find('/') != std::string_view::npos) {
-      throw bad("paths are not supported (expected http://HOST:PORT)");
+      throw bad("paths are not supported (expected " + scheme + "://HOST:PORT)");
     }
   }
 
@@ -574,7 +668,7 @@ BackendSpec parse_backend(std::string_view text) {
     }
   }
 
-  spec.port = 80;
+  spec.port = scheme_tls.value_or(false) ? 443 : 80;
   if (has_port) {
     auto port = parse_uint(port_text);
     if (!port || *port < 1 || *port > 65535) {
@@ -582,7 +676,9 @@ BackendSpec parse_backend(std::string_view text) {
     }
     spec.port = static_cast<std::uint16_t>(*port);
   }
-  if (spec.port == 443) throw bad("port 443 means TLS, and " + std::string(kTls));
+  // An explicit scheme wins over the port; without one, 443 means TLS (as curl's default
+  // ports do); tls= wins over both.
+  if (!tls_set) spec.tls.enabled = scheme_tls.value_or(spec.port == 443);
   return spec;
 }
 

@@ -15,8 +15,9 @@ std::string bracketed_host(const std::string& host) {
 }  // namespace
 
 std::string BackendSpec::authority() const {
-  // RFC 9110 §7.2: the default port may be omitted from Host; origin servers expect it so.
-  if (port == 80) return bracketed_host(host);
+  // RFC 9110 §7.2: the scheme's default port may be omitted from Host; origin servers
+  // expect it so.
+  if (port == (tls.enabled ? 443 : 80)) return bracketed_host(host);
   return name();
 }
 

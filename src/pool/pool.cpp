@@ -24,7 +24,7 @@ std::unique_ptr<UpstreamConnection> Pool::acquire(std::size_t backend, Clock::ti
   while (!list.empty()) {
     auto conn = std::move(list.back());
     list.pop_back();
-    if (now - conn->idle_since < idle_timeout_ && looks_alive(conn->socket)) return conn;
+    if (now - conn->idle_since < idle_timeout_ && looks_alive(conn->stream.socket())) return conn;
   }
   return nullptr;
 }

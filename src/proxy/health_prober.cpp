@@ -6,6 +6,8 @@
 #include <asio/write.hpp>
 
 #include "lb/http1/parser.hpp"
+#include "lb/net/connect.hpp"
+#include "lb/net/stream.hpp"
 #include "lb/net/watchdog.hpp"
 #include "lb/util/buffer.hpp"
 
@@ -19,31 +21,29 @@ constexpr std::size_t kProbeBuffer = 16 * 1024;  // a larger head fails the prob
 
 asio::awaitable<std::optional<std::string>> probe_once(Worker& w, std::size_t backend) {
   const auto& health = w.config->health;
-  tcp::socket socket(w.io);
+  net::Stream stream(w.io.get_executor());
   net::Watchdog watchdog(w.io.get_executor());
-  std::error_code ec;
-  bool connected = false;
-  for (const auto& ep : w.endpoints[backend]) {
-    socket.close(ec);
-    socket.open(ep.protocol(), ec);
-    if (ec) continue;
-    watchdog.arm(socket, health.timeout);
-    auto [cec] = co_await socket.async_connect(ep, kToken);
-    ec = cec;
-    if (!ec && !watchdog.expired()) {
-      connected = true;
-      break;
-    }
-  }
-  if (!connected) {
+  auto conn =
+      co_await net::connect(stream.socket(), w.endpoints[backend], watchdog, health.timeout);
+  if (conn.error || conn.timed_out) {
     watchdog.stop();
-    if (watchdog.expired()) co_return "health check: connect timed out";
-    co_return "health check: connect failed: " + ec.message();
+    if (conn.timed_out) co_return "health check: connect timed out";
+    co_return "health check: connect failed: " + conn.error.message();
+  }
+  // One deadline for the whole probe from here on.
+  watchdog.arm(stream.socket(), health.timeout);
+  if (auto& tls = w.tls[backend]) {
+    auto result = co_await tls->handshake(stream, "hc/u" + std::to_string(++w.last_upstream_id));
+    if (watchdog.expired()) co_return "health check: TLS handshake timed out";
+    if (result.status != net::TlsResult::Status::ok) {
+      watchdog.stop();
+      co_return "health check: TLS: " + result.reason;
+    }
   }
 
   std::string request = "GET " + health.path + " HTTP/1.1\r\nHost: " + w.authorities[backend] +
                         "\r\nUser-Agent: load_balancer-health-check\r\nConnection: close\r\n\r\n";
-  auto [wec, written] = co_await asio::async_write(socket, asio::buffer(request), kToken);
+  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request), kToken);
   if (wec) {
     watchdog.stop();
     co_return "health check: " + (watchdog.expired() ? std::string("timed out") : wec.message());
@@ -60,7 +60,7 @@ asio::awaitable<std::optional<std::string>> probe_once(Worker& w, std::size_t ba
       co_return "health check: response head too large";
     }
     auto [rec, n] =
-        co_await socket.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+        co_await stream.async_read_some(asio::buffer(space.data(), space.size()), kToken);
     if (rec || n == 0) {
       watchdog.stop();
       if (watchdog.expired()) co_return "health check: no response within timeout";

@@ -1,6 +1,8 @@
 #include "lb/proxy/server.hpp"
 
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
@@ -9,6 +11,7 @@
 #include <asio/signal_set.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cstdio>
+#include <cstdlib>
 
 #include "lb/net/endpoint.hpp"
 #include "lb/proxy/health_prober.hpp"
@@ -64,6 +67,48 @@ asio::awaitable<void> prune_loop(Worker& w) {
   }
 }
 
+// The --trace and --tls-trace loggers (one sink: stderr or --trace-file) and the key log.
+void set_up_tracing(Worker& w) {
+  const auto& t = w.config->trace;
+  if (t.hex || t.tls) {
+    spdlog::sink_ptr sink;
+    if (t.file.empty()) {
+      sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    } else {
+      try {
+        sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(t.file);
+      } catch (const spdlog::spdlog_ex& e) {
+        throw std::runtime_error("--trace-file " + t.file + ": " + e.what());
+      }
+    }
+    auto make = [&](const char* name) {
+      auto logger = std::make_shared<spdlog::logger>(name, sink);
+      logger->set_pattern("%H:%M:%S.%f %v");
+      logger->set_level(w.config->log_level == config::LogLevel::debug ? spdlog::level::debug
+                                                                       : spdlog::level::info);
+      logger->flush_on(spdlog::level::debug);
+      return logger;
+    };
+    if (t.hex) w.trace_log = make("trace");
+    if (t.tls) w.tls_log = make("tls_trace");
+  }
+  std::string keylog = w.config->tls.keylog_file;
+  if (keylog.empty()) {
+    const char* env = std::getenv("SSLKEYLOGFILE");
+    if (env != nullptr) keylog = env;
+  }
+  if (!keylog.empty()) {
+    try {
+      w.keylog = std::make_unique<trace::KeyLog>(keylog);
+    } catch (const std::system_error& e) {
+      throw std::runtime_error(
+          std::string(w.config->tls.keylog_file.empty() ? "SSLKEYLOGFILE " : "--keylog ") +
+          e.what());
+    }
+    w.log->warn("writing TLS session secrets of backend connections to {}", keylog);
+  }
+}
+
 }  // namespace
 
 int run_single_process(std::shared_ptr<const config::Config> cfg) {
@@ -96,6 +141,25 @@ int run_single_process(std::shared_ptr<const config::Config> cfg) {
 
   Worker worker(io, cfg, std::move(endpoints));
   worker.log = log;
+  try {
+    set_up_tracing(worker);
+    worker.make_tls_clients();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "load_balancer: %s\n", e.what());
+    return 2;
+  }
+  if (cfg->tls.insecure) {
+    log->warn(
+        "--insecure: TLS certificates of backends are NOT verified; anyone on the path "
+        "can impersonate them");
+  }
+  for (std::size_t i = 0; i < worker.backends.size(); ++i) {
+    if (!worker.tls[i]) continue;
+    const auto& tls = *worker.tls[i];
+    log->info("backend {}: TLS, {}", worker.name(i),
+              tls.verifies() ? "verifying the certificate for " + tls.name()
+                             : "certificate NOT verified (" + std::string(tls.disabled_by()) + ")");
+  }
   if (cfg->default_backends) {
     log->info("no backend given: using the bundled backends 127.0.0.1:9001 and 127.0.0.1:9002");
   }

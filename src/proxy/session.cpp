@@ -10,6 +10,7 @@
 #include "lb/http1/head_reader.hpp"
 #include "lb/http1/rewrite.hpp"
 #include "lb/net/buffer_list.hpp"
+#include "lb/net/connect.hpp"
 #include "lb/net/endpoint.hpp"
 
 namespace lb::proxy {
@@ -58,14 +59,21 @@ std::string millis_text(std::chrono::milliseconds d) {
 Session::Session(Worker& worker, tcp::socket socket)
     : w_(worker),
       client_(std::move(socket)),
+      client_id_(++w_.last_client_id),
       buf_(kClientBuffer),
       parser_(http1::MessageKind::request,
               {w_.config->limits.max_request_line, w_.config->limits.max_header_bytes}),
       watchdog_(client_.get_executor()) {
   std::error_code ec;
-  auto ep = client_.remote_endpoint(ec);
+  auto ep = client_.socket().remote_endpoint(ec);
   client_addr_ = ec ? "unknown" : net::address_text(ep);
-  client_.set_option(tcp::no_delay(true), ec);
+  client_.socket().set_option(tcp::no_delay(true), ec);
+  if (w_.trace_log) {
+    client_tap_ =
+        std::make_unique<trace::HexTrace>(*w_.trace_log, w_.config->trace.max_bytes, "client");
+    client_tap_->set_label("c" + std::to_string(client_id_));
+    client_.set_tap(client_tap_.get());
+  }
   head_out_.reserve(4096);
   iov_.reserve(64);
   ++w_.open_sessions;
@@ -86,17 +94,17 @@ asio::awaitable<void> Session::run() {
   }
   up_.reset();
   std::error_code ec;
-  client_.shutdown(tcp::socket::shutdown_send, ec);
+  client_.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (!ec) {
     // Lingering close: drain what the client still sends for a moment.
-    watchdog_.arm(client_, kLingerTime);
+    watchdog_.arm(client_.socket(), kLingerTime);
     for (;;) {
       auto [rec, n] =
           co_await client_.async_read_some(asio::buffer(buf_.base(), buf_.capacity()), kToken);
       if (rec || n == 0) break;
     }
   }
-  client_.close(ec);
+  client_.socket().close(ec);
 }
 
 asio::awaitable<bool> Session::read_request_head() {
@@ -110,7 +118,7 @@ asio::awaitable<bool> Session::read_request_head() {
   std::size_t pos = 0;
   bool started = !buf_.empty();
   const auto& t = w_.config->timeouts;
-  watchdog_.arm(client_, started ? t.client : t.idle);
+  watchdog_.arm(client_.socket(), started ? t.client : t.idle);
   const std::size_t limit = w_.config->limits.max_header_bytes;
   for (;;) {
     auto step = http1::advance_head(parser_, buf_, pos, limit);
@@ -142,7 +150,7 @@ asio::awaitable<bool> Session::read_request_head() {
     buf_.commit(n);
     if (!started) {
       started = true;
-      watchdog_.arm(client_, t.client);
+      watchdog_.arm(client_.socket(), t.client);
     }
   }
 }
@@ -267,49 +275,99 @@ asio::awaitable<std::optional<ProxyError>> Session::connect_upstream(std::size_t
   backend_ = backend;
   backend_chosen_ = true;
   if (auto conn = w_.pool.acquire(backend, Clock::now())) {
+    if (conn->tap) conn->tap->set_label(upstream_label(*conn));
     up_ = std::move(conn);
     co_return std::nullopt;
   }
   co_return co_await connect_fresh(backend);
 }
 
+std::string Session::upstream_label(const pool::UpstreamConnection& conn) const {
+  return "c" + std::to_string(client_id_) + "/u" + std::to_string(conn.id);
+}
+
 asio::awaitable<std::optional<ProxyError>> Session::connect_fresh(std::size_t backend) {
   backend_ = backend;
   const std::string& name = w_.name(backend);
-  std::error_code last;
-  bool timed_out = false;
-  for (const auto& ep : w_.endpoints[backend]) {
-    tcp::socket s(client_.get_executor());
-    s.open(ep.protocol(), last);
-    if (last) continue;
-    watchdog_.arm(s, w_.config->timeouts.connect);
-    auto [ec] = co_await s.async_connect(ep, kToken);
-    timed_out = watchdog_.expired();
-    watchdog_.disarm();
-    if (!ec && !timed_out) {
-      s.set_option(tcp::no_delay(true), ec);
-      up_ = std::make_unique<pool::UpstreamConnection>(std::move(s), backend);
-      co_return std::nullopt;
-    }
-    last = ec;
+  auto conn = std::make_unique<pool::UpstreamConnection>(client_.get_executor(), backend,
+                                                         ++w_.last_upstream_id);
+  auto r = co_await net::connect(conn->stream.socket(), w_.endpoints[backend], watchdog_,
+                                 w_.config->timeouts.connect);
+  if (r.error || r.timed_out) {
+    ProxyError err =
+        r.timed_out ? ProxyError{504,
+                                 "connect_timeout",
+                                 Side::upstream,
+                                 true,
+                                 "connecting to backend " + name + " timed out after " +
+                                     millis_text(w_.config->timeouts.connect),
+                                 "connect timed out"}
+                    : ProxyError{502,
+                                 "connect_failed",
+                                 Side::upstream,
+                                 true,
+                                 "cannot connect to backend " + name + ": " + r.error.message(),
+                                 "connect failed: " + r.error.message()};
+    w_.log->warn("{}", err.detail);
+    w_.report_failure(backend, err.cause);
+    co_return err;
   }
-  ProxyError err = timed_out
-                       ? ProxyError{504,
-                                    "connect_timeout",
-                                    Side::upstream,
-                                    true,
-                                    "connecting to backend " + name + " timed out after " +
-                                        millis_text(w_.config->timeouts.connect),
-                                    "connect timed out"}
-                       : ProxyError{502,
-                                    "connect_failed",
-                                    Side::upstream,
-                                    true,
-                                    "cannot connect to backend " + name + ": " + last.message(),
-                                    "connect failed: " + last.message()};
-  w_.log->warn("{}", err.detail);
-  w_.report_failure(backend, err.cause);
-  co_return err;
+  if (w_.trace_log) {
+    std::error_code ec;
+    std::string addr = net::endpoint_text(conn->stream.socket().remote_endpoint(ec));
+    conn->tap = std::make_unique<trace::HexTrace>(*w_.trace_log, w_.config->trace.max_bytes,
+                                                  addr == name ? name : name + "(" + addr + ")");
+    conn->tap->set_label(upstream_label(*conn));
+    conn->stream.set_tap(conn->tap.get());
+  }
+  if (w_.tls[backend]) {
+    auto err = co_await start_tls(*conn);
+    if (err) {
+      w_.log->warn("{}", err->detail);
+      w_.report_failure(backend, err->cause);
+      co_return err;
+    }
+  }
+  up_ = std::move(conn);
+  co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<ProxyError>> Session::start_tls(pool::UpstreamConnection& conn) {
+  const std::string& name = w_.name(conn.backend);
+  watchdog_.arm(conn.stream.socket(), w_.config->timeouts.connect);
+  auto result = co_await w_.tls[conn.backend]->handshake(conn.stream, upstream_label(conn));
+  bool timed_out = watchdog_.expired();
+  watchdog_.disarm();
+  if (timed_out) {
+    co_return ProxyError{504,
+                         "connect_timeout",
+                         Side::upstream,
+                         true,
+                         "TLS handshake with backend " + name + " timed out after " +
+                             millis_text(w_.config->timeouts.connect),
+                         "TLS handshake timed out"};
+  }
+  switch (result.status) {
+    case net::TlsResult::Status::ok:
+      conn.protocol = std::move(result.protocol);
+      co_return std::nullopt;
+    case net::TlsResult::Status::verify_failed:
+      co_return ProxyError{
+          502,
+          "tls_verify_failed",
+          Side::upstream,
+          true,
+          "backend " + name + ": TLS certificate verification failed: " + result.reason,
+          "TLS verification failed: " + result.reason};
+    case net::TlsResult::Status::failed:
+      break;
+  }
+  co_return ProxyError{502,
+                       "tls_handshake_failed",
+                       Side::upstream,
+                       true,
+                       "backend " + name + ": TLS handshake failed: " + result.reason,
+                       "TLS handshake failed: " + result.reason};
 }
 
 asio::awaitable<std::optional<ProxyError>> Session::send_request() {
@@ -323,7 +381,7 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request() {
                             head_out_);
   if (sent_once_) {
     // A replay: the whole request is still in hand (replayable_), body spans included.
-    watchdog_.arm(u.socket, w_.config->timeouts.response);
+    watchdog_.arm(u.stream.socket(), w_.config->timeouts.response);
     auto ec = co_await write_upstream(head_out_, parser_);
     if (ec) {
       stale_ = u.requests > 1;
@@ -368,7 +426,7 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request() {
     if (r.event == http1::Parser::Event::body) hold = false;  // framing buffer full
     if (first || parser_.output_bytes() > sent) {
       if (done) replayable_ = hold;
-      watchdog_.arm(u.socket, w_.config->timeouts.response);
+      watchdog_.arm(u.stream.socket(), w_.config->timeouts.response);
       auto ec = co_await write_upstream(first ? std::string_view(head_out_) : std::string_view(),
                                         parser_, sent);
       if (ec) {
@@ -398,7 +456,7 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request() {
       if (buf_.empty()) buf_.clear();
       buf_.compact();
     }
-    watchdog_.arm(client_, w_.config->timeouts.client);
+    watchdog_.arm(client_.socket(), w_.config->timeouts.client);
     auto space = buf_.free_space();
     auto [ec, n] =
         co_await client_.async_read_some(asio::buffer(space.data(), space.size()), kToken);
@@ -419,7 +477,7 @@ asio::awaitable<std::optional<ProxyError>> Session::read_response_head() {
   u.buffer.clear();
   std::size_t pos = 0;
   bool got_bytes = false;
-  watchdog_.arm(u.socket, w_.config->timeouts.response);
+  watchdog_.arm(u.stream.socket(), w_.config->timeouts.response);
   for (;;) {
     if (pos < u.buffer.size()) {
       auto r = u.parser.parse(u.buffer.base(), pos, u.buffer.size());
@@ -452,7 +510,7 @@ asio::awaitable<std::optional<ProxyError>> Session::read_response_head() {
         u.buffer.compact();
         pos = 0;
         u.parser.start(is_head_);
-        watchdog_.arm(u.socket, w_.config->timeouts.response);
+        watchdog_.arm(u.stream.socket(), w_.config->timeouts.response);
         continue;
       }
     }
@@ -464,7 +522,7 @@ asio::awaitable<std::optional<ProxyError>> Session::read_response_head() {
     }
     auto space = u.buffer.free_space();
     auto [ec, n] =
-        co_await u.socket.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+        co_await u.stream.async_read_some(asio::buffer(space.data(), space.size()), kToken);
     if (ec || n == 0) {
       if (watchdog_.expired()) {
         co_return upstream_error("response_timeout", 504,
@@ -540,10 +598,10 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
     if (done) break;
     if (r.event == http1::Parser::Event::body) continue;
     u.buffer.clear();
-    watchdog_.arm(u.socket, w_.config->timeouts.response);
+    watchdog_.arm(u.stream.socket(), w_.config->timeouts.response);
     auto space = u.buffer.free_space();
     auto [ec, n] =
-        co_await u.socket.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+        co_await u.stream.async_read_some(asio::buffer(space.data(), space.size()), kToken);
     if (ec || n == 0) {
       if (!watchdog_.expired() && u.parser.body_until_eof() &&
           u.parser.finish() == http1::Parser::Event::message_done) {
@@ -597,7 +655,7 @@ asio::awaitable<bool> Session::write_client(std::string_view prefix, const http1
     for (auto s : body->output()) iov_.emplace_back(s.data(), s.size());
   }
   if (iov_.empty()) co_return true;
-  watchdog_.arm(client_, w_.config->timeouts.client);
+  watchdog_.arm(client_.socket(), w_.config->timeouts.client);
   auto [ec, n] = co_await asio::async_write(client_, net::BufferView(iov_), kToken);
   co_return !ec;
 }
@@ -617,7 +675,7 @@ asio::awaitable<std::error_code> Session::write_upstream(std::string_view prefix
     skip = 0;
   }
   if (iov_.empty()) co_return std::error_code{};
-  auto [ec, n] = co_await asio::async_write(up_->socket, net::BufferView(iov_), kToken);
+  auto [ec, n] = co_await asio::async_write(up_->stream, net::BufferView(iov_), kToken);
   co_return ec;
 }
 

@@ -24,6 +24,15 @@ Worker::Worker(asio::io_context& io_ctx, std::shared_ptr<const config::Config> c
   }
 }
 
+void Worker::make_tls_clients() {
+  net::TlsTracing tracing{tls_log.get(), keylog.get()};
+  tls.clear();
+  for (const auto& b : config->backends) {
+    tls.push_back(b.tls.enabled ? std::make_unique<net::TlsClient>(b, config->tls, tracing)
+                                : nullptr);
+  }
+}
+
 void Worker::report_success(std::size_t i) {
   auto& b = backends[i];
   if (b.record_success(health) == balancer::Transition::went_up) {

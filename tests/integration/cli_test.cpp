@@ -76,16 +76,11 @@ TEST(Cli, BadValuesAreUsageErrors) {
   expect_usage_error(run_program("load_balancer", {"-b"}), "-b");
 }
 
-TEST(Cli, HttpsBackendIsRefused) {
-  auto r = run_program("load_balancer", {"-p", "0", "-b", "https://x:443"});
-  expect_usage_error(r, "https://x:443");
-  EXPECT_NE(r.err.find("TLS"), std::string::npos) << r.err;
-}
-
-TEST(Cli, Port443BackendIsRefused) {
-  auto r = run_program("load_balancer", {"-p", "0", "-b", "x:443"});
-  expect_usage_error(r, "x:443");
-  EXPECT_NE(r.err.find("TLS"), std::string::npos) << r.err;
+TEST(Cli, BadTlsBackendOptionIsRefused) {
+  auto r = run_program("load_balancer", {"-p", "0", "-b", "https://x:443,verify=perhaps"});
+  expect_usage_error(r, "https://x:443,verify=perhaps");
+  EXPECT_NE(r.err.find("verify \"perhaps\" is not valid (expected on or off)"), std::string::npos)
+      << r.err;
 }
 
 TEST(Cli, DuplicateBackendIsRefused) {

@@ -36,9 +36,10 @@ std::optional<Millis> parse_duration(std::string_view text);
 // "512", "64k", "10m", "1g" (binary multiples, case-insensitive). nullopt when malformed.
 std::optional<std::uint64_t> parse_size(std::string_view text);
 
-// "host:port", "[v6]:port", "http://host:port", optional ",weight=N" suffix; port defaults
-// to 80. Throws UsageError naming the value for anything else, including https:// and
-// port 443 (TLS backends are not supported yet).
+// "[http[s]://]host[:port]" or "[v6]:port", then optional ",key=value" options (weight, tls,
+// sni, verify, ca). The port defaults to the scheme's (80, or 443 for https://); TLS is on
+// for https://, for port 443 without a scheme, or with tls=on. Throws UsageError naming the
+// value for anything else.
 BackendSpec parse_backend(std::string_view text);
 
 }  // namespace lb::config

@@ -14,15 +14,27 @@ enum class Strategy { round_robin, weighted, random };
 enum class Mode { sp, mp };
 enum class LogLevel { err, warn, info, debug };
 
+// How the balancer speaks TLS to one backend (when `enabled`).
+struct BackendTls {
+  bool enabled = false;  // https://, port 443 without a scheme, or ,tls=on
+  std::string sni;       // name sent as SNI and checked against the certificate; empty = the
+                         // backend's host (an IP literal is checked as an IP and sends no SNI)
+  bool verify = true;    // chain and name checked; ,verify=off or --insecure turn it off
+  std::string ca_file;   // PEM trust anchors added for this backend (beside --ca and the system's)
+};
+
 // One upstream as the operator wrote it; resolved to addresses by the net layer.
 struct BackendSpec {
   std::string host;  // DNS name or IP literal, without IPv6 brackets
   std::uint16_t port = 0;
   unsigned weight = 1;  // >= 1; used by the weighted and random strategies
+  BackendTls tls{};
 
-  // "host:port" ("[::1]:port" for IPv6 literals, port omitted when 80): the Host
-  // header value the balancer sends unless --preserve-host is given.
+  // "host:port" ("[::1]:port" for IPv6 literals, port omitted when it is the scheme's
+  // default, 80 or 443): the Host header value the balancer sends unless --preserve-host.
   std::string authority() const;
+  // The name TLS verifies and sends as SNI: tls.sni, else host.
+  const std::string& tls_name() const { return tls.sni.empty() ? host : tls.sni; }
   // "host:port" with brackets for IPv6, always with the port: for logs and errors.
   std::string name() const;
 };
@@ -51,6 +63,21 @@ struct Health {
   unsigned rise = 2;       // consecutive successes that bring it back up
 };
 
+// TLS settings that apply to every TLS backend.
+struct Tls {
+  bool insecure = false;    // -k: no certificate verification anywhere (loud warnings)
+  std::string ca_file;      // --ca: PEM trust anchors added to the system store
+  std::string keylog_file;  // --keylog or SSLKEYLOGFILE: NSS key log of upstream TLS
+};
+
+// Wire debugging output, written through the "trace" and "tls_trace" loggers.
+struct Trace {
+  bool hex = false;              // --trace: hex dump of every byte on both legs
+  bool tls = false;              // --tls-trace: one report per upstream handshake
+  std::size_t max_bytes = 4096;  // bytes dumped per block; 0 = all
+  std::string file;              // empty = stderr
+};
+
 // The whole configuration in force; immutable once built.
 struct Config {
   std::string listen = "0.0.0.0";  // IPv4 or IPv6 literal (no brackets)
@@ -66,6 +93,8 @@ struct Config {
   Health health;
   unsigned retries = 2;        // extra attempts on other backends when that is safe (0..10)
   bool preserve_host = false;  // forward the client's Host instead of the backend authority
+  Tls tls;
+  Trace trace;
 };
 
 const char* to_string(Strategy s);

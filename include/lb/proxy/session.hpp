@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lb/http1/parser.hpp"
+#include "lb/net/stream.hpp"
 #include "lb/net/watchdog.hpp"
 #include "lb/pool/upstream_connection.hpp"
 #include "lb/proxy/proxy_error.hpp"
@@ -57,8 +58,15 @@ class Session {
   void note_attempt(const ProxyError& err);
   void access_log(int status, std::uint64_t bytes) const;
 
+  // The --trace label of the upstream connection serving this client: "c7/u3".
+  std::string upstream_label(const pool::UpstreamConnection& conn) const;
+  // Wraps a freshly connected upstream connection in TLS when its backend wants it.
+  asio::awaitable<std::optional<ProxyError>> start_tls(pool::UpstreamConnection& conn);
+
   Worker& w_;
-  asio::ip::tcp::socket client_;
+  net::Stream client_;
+  std::unique_ptr<trace::HexTrace> client_tap_;  // --trace only
+  std::uint64_t client_id_;                      // "c<N>" in traces
   std::string client_addr_;
   util::Buffer buf_;
   http1::Parser parser_;

@@ -12,7 +12,9 @@
 #include "lb/balancer/backend.hpp"
 #include "lb/balancer/strategy.hpp"
 #include "lb/config/config.hpp"
+#include "lb/net/tls_client.hpp"
 #include "lb/pool/pool.hpp"
+#include "lb/trace/keylog.hpp"
 
 namespace lb::proxy {
 
@@ -32,7 +34,18 @@ struct Worker {
   balancer::HealthPolicy health;
   pool::Pool pool;
   std::shared_ptr<spdlog::logger> log;
+  // Wire debugging, each null when off: --trace blocks, --tls-trace reports, the key log.
+  std::shared_ptr<spdlog::logger> trace_log;
+  std::shared_ptr<spdlog::logger> tls_log;
+  std::unique_ptr<trace::KeyLog> keylog;
+  std::vector<std::unique_ptr<net::TlsClient>> tls;  // per backend; null for plain ones
   std::size_t open_sessions = 0;
+  std::uint64_t last_client_id = 0;    // "c<N>" in traces
+  std::uint64_t last_upstream_id = 0;  // "u<N>"
+
+  // Creates the TLS clients of the TLS backends, once the loggers and key log are set.
+  // Throws std::runtime_error with one line when a CA file cannot be loaded.
+  void make_tls_clients();
 
   // Feed an outcome of a request or probe to backend i's health; a state change logs one
   // warn line (backend, new state, reason, how many changes so far).

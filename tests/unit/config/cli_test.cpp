@@ -239,9 +239,9 @@ TEST(ParseCli, ErrorMessagesFromTheSpec) {
   EXPECT_EQ(
       error_of({"--strategy", "fastest"}),
       R"(--strategy: "fastest" is not a strategy (expected round_robin, weighted or random))");
-  EXPECT_EQ(error_of({"--backend=https://x"}),
-            R"(--backend: backend "https://x": TLS backends are not supported yet in this version )"
-            "(use a plain HTTP backend)");
+  EXPECT_EQ(error_of({"--backend=https://x,verify=maybe"}),
+            R"(--backend: backend "https://x,verify=maybe": verify "maybe" is not valid )"
+            "(expected on or off)");
   EXPECT_EQ(error_of({"-b", "a:1", "-b", "a:1"}),
             "-b: backend a:1 is given twice (list each HOST:PORT once; use ,weight=N to send it "
             "more)");
@@ -303,7 +303,12 @@ TEST(ParseCli, EveryErrorIsOneLineNamingFlagAndReason) {
       {{"-b", "[::1]:80", "-b", "[0:0::1]"}, "-b: ", "backend [0:0::1]:80 is given twice"},
       {{"-b", "app.", "-b", "http://app:80/"}, "-b: ", "is given twice"},
       {{"-b", "a:1,weight=2", "-b", "a:1,weight=3"}, "-b: ", "is given twice"},
-      {{"-b", "a:443"}, "-b: backend \"a:443\": ", "TLS backends are not supported yet"},
+      {{"-b", "a:443,tls=yes"}, "-b: backend \"a:443,tls=yes\": ", "is not valid"},
+      {{"-k=1"}, "-k: ", "takes no value"},
+      {{"--ca"}, "--ca: ", "missing value"},
+      {{"--trace-max-bytes", "lots"}, "--trace-max-bytes: ", "is not a size"},
+      {{"--trace-file="}, "--trace-file: ", "missing value"},
+      {{"--tls-trac"}, "unknown option", "(did you mean --tls-trace?)"},
       {{"-b", "ftp://a"}, "-b: ", R"(scheme "ftp" is not supported)"},
       {{"-b", ":80"}, "-b: ", "host is empty"},
   };
@@ -451,14 +456,73 @@ TEST(ParseBackend, AcceptedForms) {
   }
 }
 
+struct TlsCase {
+  const char* text;
+  std::uint16_t port;
+  bool tls;
+};
+
+TEST(ParseBackend, TlsFromSchemeOrPort443AndTlsOptionWins) {
+  const TlsCase cases[] = {
+      {"https://host", 443, true},      {"HTTPS://host:8443/", 8443, true},
+      {"host:443", 443, true},          {"[::1]:443", 443, true},
+      {"http://host:443", 443, false},  {"host:8443", 8443, false},
+      {"host:8443,tls=on", 8443, true}, {"https://host,tls=off", 443, false},
+      {"host:443,tls=off", 443, false}, {"http://host,tls=on", 80, true},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    BackendSpec b = parse_backend(c.text);
+    EXPECT_EQ(b.port, c.port);
+    EXPECT_EQ(b.tls.enabled, c.tls);
+    EXPECT_TRUE(b.tls.verify);
+    EXPECT_TRUE(b.tls.sni.empty());
+  }
+}
+
+TEST(ParseBackend, TlsOptionsInAnyOrder) {
+  BackendSpec b =
+      parse_backend("https://10.0.0.1:8443,ca=/etc/ca.pem,verify=off,sni=api.test,weight=4");
+  EXPECT_EQ(b.host, "10.0.0.1");
+  EXPECT_EQ(b.port, 8443);
+  EXPECT_EQ(b.weight, 4u);
+  EXPECT_TRUE(b.tls.enabled);
+  EXPECT_FALSE(b.tls.verify);
+  EXPECT_EQ(b.tls.sni, "api.test");
+  EXPECT_EQ(b.tls.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(b.tls_name(), "api.test");
+  EXPECT_EQ(parse_backend("https://api.test").tls_name(), "api.test");
+}
+
+TEST(ParseCli, TlsAndTraceFlags) {
+  auto cfg = parse({"-b", "api.test:443", "-k", "--ca", "ca.pem", "--keylog=keys.txt", "--trace",
+                    "--tls-trace", "--trace-max-bytes", "64k", "--trace-file", "t.log"})
+                 .config;
+  EXPECT_TRUE(cfg.tls.insecure);
+  EXPECT_EQ(cfg.tls.ca_file, "ca.pem");
+  EXPECT_EQ(cfg.tls.keylog_file, "keys.txt");
+  EXPECT_TRUE(cfg.trace.hex);
+  EXPECT_TRUE(cfg.trace.tls);
+  EXPECT_EQ(cfg.trace.max_bytes, 64u << 10);
+  EXPECT_EQ(cfg.trace.file, "t.log");
+  auto plain = parse({}).config;
+  EXPECT_FALSE(plain.tls.insecure);
+  EXPECT_FALSE(plain.trace.hex);
+  EXPECT_FALSE(plain.trace.tls);
+  EXPECT_EQ(plain.trace.max_bytes, 4096u);
+  EXPECT_EQ(parse({"--trace-max-bytes", "0"}).config.trace.max_bytes, 0u);
+}
+
 TEST(ParseBackend, RefusedFormsSayWhy) {
   const std::pair<const char*, const char*> cases[] = {
-      {"https://host", "TLS backends are not supported yet in this version"},
-      {"HTTPS://host:8443", "TLS backends are not supported yet in this version"},
-      {"host:443", "port 443 means TLS, and TLS backends are not supported yet in this version"},
-      {"http://host:443/", "TLS backends are not supported yet"},
-      {"[::1]:443", "TLS backends are not supported yet"},
-      {"ftp://host", R"(scheme "ftp" is not supported (use http:// or none))"},
+      {"ftp://host", R"(scheme "ftp" is not supported (use http://, https:// or none))"},
+      {"host,tls=maybe", R"(tls "maybe" is not valid (expected on or off))"},
+      {"host,verify=", "is not valid (expected on or off)"},
+      {"host,sni=", R"(sni "" is not a host name)"},
+      {"host,sni=bad name", "is not a host name"},
+      {"host,sni=10.0.0.1", "is not a host name"},
+      {"host,ca=", "ca is empty"},
+      {"host,tls=on,tls=off", R"(option "tls" is given twice)"},
       {"://host", R"(scheme "" is not supported)"},
       {"", "host is empty (expected HOST:PORT)"},
       {":8080", "host is empty"},
@@ -480,8 +544,10 @@ TEST(ParseBackend, RefusedFormsSayWhy) {
       {"host,weight=1001", "is not valid (expected 1..1000)"},
       {"host,weight=", "is not valid"},
       {"host,weight=x", "is not valid"},
-      {"host,weight=2,weight=3", "is not valid"},
-      {"host,w=2", R"(unknown option "w=2" (expected ,weight=N with N 1..1000))"},
+      {"host,weight=2,weight=3", R"(option "weight" is given twice)"},
+      {"host,w=2",
+       R"(unknown option "w=2" (expected weight=N, tls=on|off, sni=NAME, verify=on|off or )"
+       "ca=FILE)"},
       {"host,", R"(unknown option "")"},
       {"http://host/path", "paths are not supported (expected http://HOST:PORT)"},
       {"http://host//", "paths are not supported"},
@@ -498,6 +564,14 @@ TEST(ParseBackend, RefusedFormsSayWhy) {
     EXPECT_EQ(msg.rfind("backend \"" + std::string(text) + "\": ", 0), 0u);
     EXPECT_NE(msg.find(why), std::string::npos) << "should contain " << why;
   }
+}
+
+TEST(BackendSpec, AuthorityOmitsTheSchemesDefaultPort) {
+  EXPECT_EQ(parse_backend("https://host").authority(), "host");
+  EXPECT_EQ(parse_backend("host:443").authority(), "host");
+  EXPECT_EQ(parse_backend("http://host:443").authority(), "host:443");
+  EXPECT_EQ(parse_backend("https://host:80").authority(), "host:80");
+  EXPECT_EQ(parse_backend("https://host").name(), "host:443");
 }
 
 TEST(BackendSpec, AuthorityOmitsPort80AndBracketsIpv6) {
@@ -553,13 +627,27 @@ TEST(HelpText, ListsEveryOptionDefaultSpecSyntaxAndExitCodes) {
                         "(default 10s)",
                         "(default 0)",
                         "(default 32k)",
-                        "HOST[:PORT][,weight=N]",
+                        "[SCHEME://]HOST[:PORT][,OPTION,...]",
+                        "weight=N",
+                        "tls=on|off",
+                        "sni=NAME",
+                        "verify=off",
+                        "ca=FILE",
+                        "-k, --insecure",
+                        "--ca FILE",
+                        "--keylog FILE",
+                        "--trace ",
+                        "--tls-trace",
+                        "--trace-max-bytes SIZE",
+                        "--trace-file FILE",
+                        "(default 4k)",
+                        "SSLKEYLOGFILE",
                         "[::1]:9001",
                         "http://",
                         "Exit codes:",
                         "  0  ",
                         "  2  ",
-                        "TLS backends"}) {
+                        "TLS to backends"}) {
     EXPECT_NE(help.find(s), std::string::npos) << s;
   }
   std::istringstream lines(help);

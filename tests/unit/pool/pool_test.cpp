@@ -24,7 +24,9 @@ struct Pair {
 };
 
 std::unique_ptr<UpstreamConnection> conn_on(Pair& p, std::size_t backend) {
-  return std::make_unique<UpstreamConnection>(std::move(p.client), backend);
+  auto conn = std::make_unique<UpstreamConnection>(p.client.get_executor(), backend, 1);
+  conn->stream.socket() = std::move(p.client);
+  return conn;
 }
 
 TEST(Pool, ReusesLiveConnectionsLastInFirstOut) {
