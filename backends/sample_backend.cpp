@@ -1,6 +1,7 @@
 // backend1 / backend2: a tiny HTTP/1.1 server that says who it is (any path) and echoes the
-// request back as JSON (/echo). It is the quick-start backend, the test backend and the
-// benchmark backend, so the plain path does no heap allocation per request.
+// request back as JSON (/echo), over plain TCP or, with --tls, over TLS. It is the
+// quick-start backend, the test backend and the benchmark backend, so the plain path does no
+// heap allocation per request.
 
 #include <spdlog/spdlog.h>
 
@@ -8,7 +9,8 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <chrono>
@@ -23,9 +25,13 @@
 #include "common/echo_json.hpp"
 #include "common/server_options.hpp"
 #include "common/server_skeleton.hpp"
+#include "common/tls_options.hpp"
+#include "common/tls_server_context.hpp"
 #include "lb/http1/head_reader.hpp"
 #include "lb/http1/parser.hpp"
 #include "lb/net/endpoint.hpp"
+#include "lb/net/stream.hpp"
+#include "lb/net/watchdog.hpp"
 #include "lb/util/buffer.hpp"
 
 #ifndef LB_BACKEND_ID
@@ -49,8 +55,11 @@ constexpr std::uint64_t kMaxEchoBody = 64ull * 1024 * 1024;
 constexpr std::size_t kFlushAt = 64 * 1024;
 constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
 // How long a closing connection keeps draining input, so that the peer reads our error reply
-// instead of a reset caused by its unread bytes.
+// instead of a reset caused by its unread bytes; with TLS this also bounds the close_notify
+// exchange.
 constexpr auto kLingerTime = std::chrono::seconds(1);
+// TCP accepted -> TLS handshake done; a client that sends nothing or stalls is dropped.
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 
 // A complete response; a reply to HEAD sends only the first head_size bytes.
 struct CannedReply {
@@ -64,6 +73,8 @@ struct CannedReply {
 
 struct Server {
   lb::backends::ServerOptions opt;
+  lb::backends::TlsOptions tls_opt;
+  std::unique_ptr<asio::ssl::context> tls;  // --tls only; outlives the io_context
   std::shared_ptr<spdlog::logger> log;
   // The hello reply differs only in its connection handling, so all variants are built once.
   CannedReply hello_keep_alive;    // HTTP/1.1 persistent
@@ -103,32 +114,63 @@ std::string_view status_line(int status) {
   return "400 Bad Request";
 }
 
-// One client connection; lives in its coroutine's frame.
+// One client connection, plain or TLS (one code path: stream_ hides the difference); lives
+// in its coroutine's frame.
 class Connection {
  public:
   Connection(const Server& srv, tcp::socket socket)
       : srv_(srv),
-        socket_(std::move(socket)),
+        stream_(std::move(socket)),
+        watchdog_(stream_.get_executor()),
         buf_(kReadBuffer),
         parser_(lb::http1::MessageKind::request, {8 * 1024, kMaxHead}) {
     std::error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
+    // Also for TLS: the session tickets sent after a TLS 1.3 handshake would otherwise hold
+    // the first reply back until the client's delayed ACK.
+    stream_.socket().set_option(tcp::no_delay(true), ec);
     out_.reserve(4096);
   }
 
   asio::awaitable<void> run() {
     // GCC 12.2 miscompiles co_await in the condition of if/while/switch (the frame is
     // corrupted), so every await in this file is stored in a variable first.
-    for (;;) {
-      bool more = co_await read_head();
+    bool more = true;
+    if (srv_.tls) more = co_await handshake();
+    while (more) {
+      more = co_await read_head();
       if (!more) break;
       more = co_await serve_request();
-      if (!more) break;
     }
     co_await close();
   }
 
  private:
+  // The server side of the TLS handshake, bounded by kHandshakeTimeout. False when it failed
+  // (one log line says why); the connection is then closed without a reply.
+  asio::awaitable<bool> handshake() {
+    auto& tls = stream_.start_tls(*srv_.tls);
+    watchdog_.arm(stream_.socket(), kHandshakeTimeout);
+    auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, kToken);
+    watchdog_.disarm();
+    if (!ec) {
+      tls_ready_ = true;
+      co_return true;
+    }
+    io_error_ = ec;
+    if (watchdog_.expired()) {
+      srv_.log->info("{}: TLS handshake timed out after {} s", peer_text(),
+                     std::chrono::seconds(kHandshakeTimeout).count());
+    } else if (ec.category() == asio::error::get_ssl_category()) {
+      // A protocol failure (plain HTTP sent to this port, no common version or cipher, the
+      // client rejected our certificate): worth telling whoever set the client up.
+      srv_.log->info("{}: TLS handshake failed: {}", peer_text(), ec.message());
+    } else {
+      // The client went away (or only probed the port).
+      srv_.log->debug("{}: TLS handshake failed: {}", peer_text(), ec.message());
+    }
+    co_return false;
+  }
+
   // False when the connection is done (peer gone or an error reply queued).
   asio::awaitable<bool> read_head() {
     parser_.start();
@@ -230,9 +272,9 @@ class Connection {
     return false;
   }
 
-  std::string peer_text() const {
+  std::string peer_text() {
     std::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
+    auto ep = stream_.socket().remote_endpoint(ec);
     return ec ? "unknown peer" : lb::net::endpoint_text(ep);
   }
 
@@ -245,7 +287,8 @@ class Connection {
     }
     auto space = buf_.free_space();
     auto [ec, n] =
-        co_await socket_.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+        co_await stream_.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+    if (ec) io_error_ = ec;
     if (ec || n == 0) co_return false;
     buf_.commit(n);
     co_return true;
@@ -253,8 +296,9 @@ class Connection {
 
   asio::awaitable<bool> flush(std::string_view extra = {}) {
     std::array<asio::const_buffer, 2> bufs{asio::buffer(out_), asio::buffer(extra)};
-    auto [ec, n] = co_await asio::async_write(socket_, bufs, kToken);
+    auto [ec, n] = co_await asio::async_write(stream_, bufs, kToken);
     out_.clear();
+    if (ec) io_error_ = ec;
     co_return !ec;
   }
 
@@ -262,25 +306,36 @@ class Connection {
     std::error_code ec;
     bool replied = false;
     if (!out_.empty()) replied = co_await flush();
-    if (replied) {
-      socket_.shutdown(tcp::socket::shutdown_send, ec);
-      asio::steady_timer timer(socket_.get_executor(), kLingerTime);
-      timer.async_wait([this](std::error_code tec) {
-        std::error_code ignored;
-        if (!tec) socket_.cancel(ignored);
-      });
+    // close_notify (RFC 8446 §6.1) unless the session is already broken: OpenSSL must not
+    // shut down after a fatal error, and a reset or a truncated stream is one. The peer's own
+    // close_notify arrives as eof.
+    bool notify = tls_ready_ && (!io_error_ || io_error_ == asio::error::eof);
+    bool linger = notify || replied;
+    if (linger) watchdog_.arm(stream_.socket(), kLingerTime);
+    if (notify) {
+      // Sends ours, then waits for the peer's (or its FIN, or the watchdog).
+      auto [sec] = co_await stream_.tls()->async_shutdown(kToken);
+      (void)sec;  // nothing is left to do about a failed close
+    }
+    if (replied && !watchdog_.expired()) {
+      auto& socket = stream_.socket();
+      socket.shutdown(tcp::socket::shutdown_send, ec);
       for (;;) {
+        // Raw bytes, after TLS too: they are only drained, never read as records.
         auto [rec, n] =
-            co_await socket_.async_read_some(asio::buffer(buf_.base(), buf_.capacity()), kToken);
+            co_await socket.async_read_some(asio::buffer(buf_.base(), buf_.capacity()), kToken);
         if (rec || n == 0) break;
       }
-      timer.cancel();
     }
-    socket_.close(ec);
+    if (linger) watchdog_.stop();
+    stream_.socket().close(ec);
   }
 
   const Server& srv_;
-  tcp::socket socket_;
+  lb::net::Stream stream_;
+  lb::net::Watchdog watchdog_;  // the handshake and the close; requests are not timed
+  bool tls_ready_ = false;      // the TLS handshake succeeded
+  std::error_code io_error_;    // the latest read or write failure
   lb::util::Buffer buf_;
   lb::http1::Parser parser_;
   std::string out_;   // replies not yet written, in request order
@@ -300,8 +355,9 @@ constexpr std::string_view kUsage =
     "request as JSON (server, method, target, version, headers, body).\n"
     "\n";
 
-lb::backends::ServerOptions parse_args(int argc, char** argv) {
-  lb::backends::ServerOptions opt;
+// Fills srv.opt and srv.tls_opt from the command line.
+void parse_args(int argc, char** argv, Server& srv) {
+  lb::backends::ServerOptions& opt = srv.opt;
   opt.port = LB_BACKEND_PORT;
   opt.id = LB_BACKEND_ID;
   lb::backends::ArgCursor args(argc, argv);
@@ -311,6 +367,7 @@ lb::backends::ServerOptions parse_args(int argc, char** argv) {
       if (arg == "-h" || arg == "--help") {
         std::string text = fmt::format(kUsage, LB_BACKEND_ID);
         text += lb::backends::server_flags_help(LB_BACKEND_PORT, LB_BACKEND_ID);
+        text += lb::backends::tls_flags_help();
         text += "  -h, --help          this text\n";
         text += "  --version           print the version\n";
         std::fputs(text.c_str(), stdout);
@@ -318,30 +375,44 @@ lb::backends::ServerOptions parse_args(int argc, char** argv) {
       } else if (arg == "--version") {
         std::printf("%s %s\n", LB_BACKEND_ID, LB_VERSION);
         std::exit(0);
-      } else if (!lb::backends::parse_server_flag(args, opt)) {
+      } else if (!lb::backends::parse_server_flag(args, opt) &&
+                 !lb::backends::parse_tls_flag(args, srv.tls_opt)) {
         throw lb::backends::UsageError("unknown option '" + std::string(args.raw()) + "'");
       }
     }
+    lb::backends::check_tls_options(srv.tls_opt);
   } catch (const lb::backends::UsageError& e) {
     std::fprintf(stderr, "%s: %s (see --help)\n", LB_BACKEND_ID, e.what());
     std::exit(2);
   }
-  return opt;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Asio sends with MSG_NOSIGNAL, and OpenSSL reaches the socket only through Asio; this is
+  // for anything else that writes to a closed peer.
   std::signal(SIGPIPE, SIG_IGN);
   Server srv;
-  srv.opt = parse_args(argc, argv);
+  parse_args(argc, argv, srv);
+  if (srv.tls_opt.enabled) {
+    try {
+      srv.tls =
+          std::make_unique<asio::ssl::context>(lb::backends::make_tls_server_context(srv.tls_opt));
+    } catch (const std::exception& e) {
+      // Like a usage error: the command line names something that cannot work.
+      std::fprintf(stderr, "%s: %s\n", LB_BACKEND_ID, e.what());
+      return 2;
+    }
+  }
   srv.log = lb::backends::make_logger(srv.opt.id, srv.opt.level);
   srv.hello_keep_alive = make_hello(srv, true, false);
   srv.hello_keep_alive10 = make_hello(srv, true, true);
   srv.hello_close = make_hello(srv, false, false);
 
   asio::io_context io(1);
-  return lb::backends::run_server(io, srv.opt, *srv.log, [&srv](tcp::socket socket) {
-    return serve_connection(srv, std::move(socket));
-  });
+  return lb::backends::run_server(
+      io, srv.opt, *srv.log,
+      [&srv](tcp::socket socket) { return serve_connection(srv, std::move(socket)); },
+      /*always_announce=*/false, srv.tls ? " (TLS)" : "");
 }

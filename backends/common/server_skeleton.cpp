@@ -49,7 +49,7 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& name,
 }
 
 int run_server(asio::io_context& io, const ServerOptions& opt, spdlog::logger& log,
-               const ServeConnection& serve, bool always_announce) {
+               const ServeConnection& serve, bool always_announce, std::string_view note) {
   tcp::acceptor acceptor(io);
   try {
     acceptor = lb::net::listen(io, opt.listen, opt.port);
@@ -59,7 +59,7 @@ int run_server(asio::io_context& io, const ServerOptions& opt, spdlog::logger& l
   }
   auto level = log.level();
   if (always_announce && level > spdlog::level::info) log.set_level(spdlog::level::info);
-  log.info("{} listening on {}", opt.id, lb::net::endpoint_text(acceptor.local_endpoint()));
+  log.info("{} listening on {}{}", opt.id, lb::net::endpoint_text(acceptor.local_endpoint()), note);
   log.set_level(level);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -10,6 +10,7 @@
 #include <asio/ip/tcp.hpp>
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include "server_options.hpp"
 
@@ -23,12 +24,15 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& name,
 // Serves one accepted connection; runs on the server's io_context.
 using ServeConnection = std::function<asio::awaitable<void>(asio::ip::tcp::socket)>;
 
-// Listens on opt.listen:opt.port, logs "<id> listening on ADDR:PORT" at info (with
-// `always_announce`, even when the logger's level is above info), spawns `serve` for every
-// accepted connection and runs `io` until SIGINT or SIGTERM. Returns the exit status: 0
-// after a signal, 1 when it cannot listen. Connections still open at the signal are
-// abandoned to io's destructor, so whatever `serve` references must outlive `io`.
+// Listens on opt.listen:opt.port, logs "<id> listening on ADDR:PORT" at info, followed by
+// `note` (e.g. " (TLS)"; tests and scripts find the port by that line, so the note goes after
+// it), spawns `serve` for every accepted connection and runs `io` until SIGINT or SIGTERM.
+// With `always_announce` the line is logged even when the logger's level is above info.
+// Returns the exit status: 0 after a signal, 1 when it cannot listen. Connections still open
+// at the signal are abandoned to io's destructor, so whatever `serve` references must
+// outlive `io`.
 int run_server(asio::io_context& io, const ServerOptions& opt, spdlog::logger& log,
-               const ServeConnection& serve, bool always_announce = false);
+               const ServeConnection& serve, bool always_announce = false,
+               std::string_view note = {});
 
 }  // namespace lb::backends

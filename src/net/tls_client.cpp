@@ -8,6 +8,7 @@
 #include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 
 #include "lb/net/endpoint.hpp"
@@ -104,14 +105,26 @@ std::string handshake_error_text(const std::error_code& ec) {
   return text;
 }
 
-void load_ca(asio::ssl::context& ctx, const std::string& file, std::string_view what) {
+}  // namespace
+
+void load_ca_file(asio::ssl::context& ctx, const std::string& file, std::string_view prefix) {
   if (SSL_CTX_load_verify_locations(ctx.native_handle(), file.c_str(), nullptr) == 1) return;
-  unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  const char* reason = e != 0 ? ERR_reason_error_string(e) : nullptr;
-  throw std::runtime_error(std::string(what) + " " + file + ": cannot load CA certificates: " +
-                           (reason != nullptr ? reason : "no certificates found"));
+  std::string reason;
+  // The queue holds the cause (a system error for a missing file) and then what failed
+  // because of it; the cause is the useful part.
+  while (unsigned long e = ERR_get_error()) {
+    if (!reason.empty()) continue;
+    if (ERR_SYSTEM_ERROR(e)) {
+      reason = std::strerror(ERR_GET_REASON(e));  // OpenSSL 3 has no string for these
+    } else if (const char* r = ERR_reason_error_string(e)) {
+      reason = r;
+    }
+  }
+  if (reason.empty()) reason = "no certificates found";
+  throw std::runtime_error(std::string(prefix) + file + ": cannot load CA certificates: " + reason);
 }
+
+namespace {
 
 bool is_ip_literal(const std::string& name) {
   std::error_code ec;
@@ -175,9 +188,9 @@ TlsClient::TlsClient(const config::BackendSpec& backend, const config::Tls& glob
   SSL_CTX* ctx = ctx_.native_handle();
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   ctx_.set_default_verify_paths();
-  if (!global.ca_file.empty()) load_ca(ctx_, global.ca_file, "--ca");
+  if (!global.ca_file.empty()) load_ca_file(ctx_, global.ca_file, "--ca ");
   if (!backend.tls.ca_file.empty()) {
-    load_ca(ctx_, backend.tls.ca_file, "backend " + backend_name_ + ": ca=");
+    load_ca_file(ctx_, backend.tls.ca_file, "backend " + backend_name_ + ": ca=");
   }
   // The chain is always verified so the report can say what would have failed; only the
   // verify callback decides whether a failure ends the handshake.

@@ -10,8 +10,10 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "lb/net/endpoint.hpp"
 #include "lb/proxy/health_prober.hpp"
@@ -75,11 +77,13 @@ void set_up_tracing(Worker& w) {
     if (t.file.empty()) {
       sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     } else {
-      try {
-        sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(t.file);
-      } catch (const spdlog::spdlog_ex& e) {
-        throw std::runtime_error("--trace-file " + t.file + ": " + e.what());
+      // Opened here first: spdlog would create missing directories instead of failing.
+      std::FILE* f = std::fopen(t.file.c_str(), "a");
+      if (f == nullptr) {
+        throw std::runtime_error("--trace-file " + t.file + ": " + std::strerror(errno));
       }
+      std::fclose(f);
+      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(t.file);
     }
     auto make = [&](const char* name) {
       auto logger = std::make_shared<spdlog::logger>(name, sink);

@@ -27,9 +27,16 @@ Worker::Worker(asio::io_context& io_ctx, std::shared_ptr<const config::Config> c
 void Worker::make_tls_clients() {
   net::TlsTracing tracing{tls_log.get(), keylog.get()};
   tls.clear();
+  bool any = false;
   for (const auto& b : config->backends) {
+    any = any || b.tls.enabled;
     tls.push_back(b.tls.enabled ? std::make_unique<net::TlsClient>(b, config->tls, tracing)
                                 : nullptr);
+  }
+  if (!any && !config->tls.ca_file.empty()) {
+    // Unused now, but a mistake in it should not wait for the first TLS backend to show.
+    asio::ssl::context probe(asio::ssl::context::tls_client);
+    net::load_ca_file(probe, config->tls.ca_file, "--ca ");
   }
 }
 

@@ -131,13 +131,13 @@ std::string tls_report(SSL* ssl, const HandshakeFacts& f) {
   bool done = f.failure.empty();
   append_fact(out, "version", done ? SSL_get_version(ssl) : "not negotiated");
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
-  append_fact(out, "cipher",
-              done && cipher != nullptr ? SSL_CIPHER_standard_name(cipher) : "none");
+  append_fact(out, "cipher", done && cipher != nullptr ? SSL_CIPHER_standard_name(cipher) : "none");
   append_fact(out, "key exchange group", done ? group_text(ssl) : "none");
   append_fact(out, "server signature", done ? signature_text(ssl) : "none");
-  append_fact(out, "session", !done                    ? "none"
-                              : SSL_session_reused(ssl) ? "resumed"
-                                                        : "new (full handshake)");
+  append_fact(out, "session",
+              !done                     ? "none"
+              : SSL_session_reused(ssl) ? "resumed"
+                                        : "new (full handshake)");
   std::string verification;
   long result = SSL_get_verify_result(ssl);
   if (!f.disabled_by.empty()) {
@@ -166,8 +166,8 @@ std::string tls_report(SSL* ssl, const HandshakeFacts& f) {
   return out;
 }
 
-std::string tls_message_line(std::string_view label, bool sent, int content_type,
-                             const void* buf, std::size_t len) {
+std::string tls_message_line(std::string_view label, bool sent, int content_type, const void* buf,
+                             std::size_t len) {
   const auto* bytes = static_cast<const unsigned char*>(buf);
   std::string out(label);
   out.append(sent ? " tls >>> " : " tls <<< ");

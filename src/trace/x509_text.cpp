@@ -33,9 +33,8 @@ std::string asn1_string_text(const ASN1_STRING* s) {
                      static_cast<std::size_t>(ASN1_STRING_length(s)));
 }
 
-using GeneralNames = std::unique_ptr<GENERAL_NAMES, decltype([](GENERAL_NAMES* g) {
-                                       GENERAL_NAMES_free(g);
-                                     })>;
+using GeneralNames =
+    std::unique_ptr<GENERAL_NAMES, decltype([](GENERAL_NAMES* g) { GENERAL_NAMES_free(g); })>;
 
 GeneralNames sans_of(X509* cert) {
   return GeneralNames(
@@ -46,7 +45,8 @@ GeneralNames sans_of(X509* cert) {
 
 std::string name_text(const X509_NAME* name) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  X509_NAME_print_ex(bio.get(), name, 0, (XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ) | ASN1_STRFLGS_UTF8_CONVERT);
+  X509_NAME_print_ex(bio.get(), name, 0,
+                     (XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ) | ASN1_STRFLGS_UTF8_CONVERT);
   return bio_text(bio.get());
 }
 
@@ -79,7 +79,8 @@ std::vector<std::string> subject_alt_names(X509* cert) {
 std::vector<std::string> certificate_names(X509* cert) {
   std::vector<std::string> out;
   for (const auto& san : subject_alt_names(cert)) {
-    if (san.starts_with("DNS:") || san.starts_with("IP:")) out.push_back(san.substr(san.find(':') + 1));
+    if (san.starts_with("DNS:") || san.starts_with("IP:"))
+      out.push_back(san.substr(san.find(':') + 1));
   }
   if (!out.empty()) return out;
   // RFC 6125 §6.4.4: the subject CN counts only when there are no DNS SANs.

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -22,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -59,9 +62,11 @@ int make_temp_file(std::string& path) {
   return fd;
 }
 
-// fork + exec of `path`; stdin is /dev/null and every other inherited descriptor is closed.
-// Only async-signal-safe calls happen in the child: the test process has threads.
-pid_t spawn(const std::string& path, const std::vector<std::string>& args, int out_fd, int err_fd) {
+// fork + exec of `path`; stdin is /dev/null and every other inherited descriptor is closed
+// (but options.inherit_fd, which becomes descriptor 3). Only async-signal-safe calls happen
+// in the child: the test process has threads.
+pid_t spawn(const std::string& path, const std::vector<std::string>& args, int out_fd, int err_fd,
+            const SpawnOptions& options = {}) {
   std::vector<std::string> argv_text{path};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -71,21 +76,53 @@ pid_t spawn(const std::string& path, const std::vector<std::string>& args, int o
   long max_fd = ::getrlimit(RLIMIT_NOFILE, &lim) == 0 ? static_cast<long>(lim.rlim_cur) : 1024;
   max_fd = std::min(max_fd, 65536L);
 
+  // The environment is built here, not in the child: the test's own, minus the names that
+  // options.env sets, plus options.env.
+  std::vector<std::string> env_text;
+  std::vector<char*> envp;
+  if (!options.env.empty()) {
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string_view entry(*e);
+      auto named = [&](const std::string& set) {
+        auto eq = set.find('=');
+        return entry.substr(0, entry.find('=')) == std::string_view(set).substr(0, eq);
+      };
+      if (std::none_of(options.env.begin(), options.env.end(), named)) env_text.emplace_back(entry);
+    }
+    env_text.insert(env_text.end(), options.env.begin(), options.env.end());
+    for (auto& e : env_text) envp.push_back(e.data());
+    envp.push_back(nullptr);
+  }
+  const int inherit_fd = options.inherit_fd;
+  const int first_closed = inherit_fd >= 0 ? 4 : 3;
+
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed: " + std::string(std::strerror(errno)));
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test binary
+    if (options.own_process_group) ::setpgid(0, 0);
     int devnull = ::open("/dev/null", O_RDONLY);
     ::dup2(devnull, 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
+    if (inherit_fd == 3) {
+      ::fcntl(3, F_SETFD, 0);  // dup2 onto itself would keep FD_CLOEXEC
+    } else if (inherit_fd >= 0) {
+      ::dup2(inherit_fd, 3);
+    }
 #ifdef SYS_close_range
-    if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+    if (::syscall(SYS_close_range, static_cast<unsigned>(first_closed), ~0U, 0U) != 0)
 #endif
-      for (long fd = 3; fd < max_fd; ++fd) ::close(static_cast<int>(fd));
-    ::execv(argv[0], argv.data());
+      for (long fd = first_closed; fd < max_fd; ++fd) ::close(static_cast<int>(fd));
+    if (envp.empty()) {
+      ::execv(argv[0], argv.data());
+    } else {
+      ::execve(argv[0], argv.data(), envp.data());
+    }
     _exit(127);
   }
+  // Also here, so that the group exists before the parent might signal it.
+  if (options.own_process_group) ::setpgid(pid, pid);
   return pid;
 }
 
@@ -135,11 +172,11 @@ Header split_field(std::string_view line) {
 // Child processes
 
 RunResult run_program(const std::string& name, const std::vector<std::string>& args,
-                      Clock::duration timeout) {
+                      Clock::duration timeout, const SpawnOptions& options) {
   std::string out_path, err_path;
   int out_fd = make_temp_file(out_path);
   int err_fd = make_temp_file(err_path);
-  pid_t pid = spawn(std::string(LB_BIN_DIR) + "/" + name, args, out_fd, err_fd);
+  pid_t pid = spawn(std::string(LB_BIN_DIR) + "/" + name, args, out_fd, err_fd, options);
   ::close(out_fd);
   ::close(err_fd);
   RunResult result;
@@ -157,10 +194,14 @@ RunResult run_program(const std::string& name, const std::vector<std::string>& a
   return result;
 }
 
-Process::Process(const std::string& name, const std::vector<std::string>& args) {
+Process::Process(const std::string& program, const std::vector<std::string>& args,
+                 const SpawnOptions& options)
+    : own_group_(options.own_process_group) {
   int fd = make_temp_file(log_path_);
+  std::string path =
+      program.find('/') != std::string::npos ? program : std::string(LB_BIN_DIR) + "/" + program;
   try {
-    pid_ = spawn(std::string(LB_BIN_DIR) + "/" + name, args, fd, fd);
+    pid_ = spawn(path, args, fd, fd, options);
   } catch (...) {
     ::close(fd);
     ::unlink(log_path_.c_str());
@@ -188,8 +229,25 @@ void Process::reap(int status) {
   exit_code_ = exit_code_of(status);
 }
 
+void Process::reap_group_if_exited() {
+  siginfo_t info{};
+  if (::waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != pid_) {
+    return;
+  }
+  // Until it is reaped its pid, and so its group id, cannot be reused by anyone else.
+  ::kill(-pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  reap(status);
+}
+
 bool Process::running() {
   if (exited_) return false;
+  if (own_group_) {
+    reap_group_if_exited();
+    return !exited_;
+  }
   int status = 0;
   if (::waitpid(pid_, &status, WNOHANG) == pid_) reap(status);
   return !exited_;
@@ -247,6 +305,15 @@ long Process::peak_rss_kb() const {
 
 int Process::terminate(Clock::duration grace) {
   if (pid_ <= 0 || !running()) return exit_code_;
+  if (own_group_) {
+    ::kill(pid_, SIGTERM);
+    auto deadline = Clock::now() + grace;
+    while (running()) {
+      if (Clock::now() >= deadline) ::kill(-pid_, SIGKILL);
+      std::this_thread::sleep_for(5ms);
+    }
+    return exit_code_;
+  }
   ::kill(pid_, SIGTERM);
   auto status = wait_exit(pid_, Clock::now() + grace);
   if (!status) {
@@ -283,7 +350,8 @@ RefusingPort::~RefusingPort() { ::close(fd_); }
 std::string RefusingPort::backend() const { return backend_arg(port_); }
 
 std::unique_ptr<Process> start_balancer(const std::vector<std::string>& backends,
-                                        const std::vector<std::string>& extra_args) {
+                                        const std::vector<std::string>& extra_args,
+                                        const SpawnOptions& options) {
   std::vector<std::string> args{"-p", "0", "--listen", "127.0.0.1"};
   for (const auto& b : backends) {
     args.push_back("-b");
@@ -295,7 +363,7 @@ std::unique_ptr<Process> start_balancer(const std::vector<std::string>& backends
   bool health_test = false;
   for (const auto& a : extra_args) health_test = health_test || a.rfind("--health-", 0) == 0;
   if (!health_test) args.push_back("--no-active-health");
-  auto p = std::make_unique<Process>("load_balancer", args);
+  auto p = std::make_unique<Process>("load_balancer", args, options);
   p->wait_for_port();
   return p;
 }
@@ -632,6 +700,20 @@ CurlResponse http(const CurlRequest& rq) {
 }
 
 // ---------------------------------------------------------------------------------------
+// TLS
+
+std::string openssl_error_text() {
+  std::string out;
+  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
+    std::array<char, 256> text{};
+    ERR_error_string_n(e, text.data(), text.size());
+    if (!out.empty()) out += "; ";
+    out += text.data();
+  }
+  return out.empty() ? "no OpenSSL error" : out;
+}
+
+// ---------------------------------------------------------------------------------------
 // ScriptedUpstream
 
 namespace {
@@ -648,10 +730,169 @@ Wait wait_for(int fd, short events, const std::atomic<bool>& stop, Clock::time_p
   }
 }
 
+const std::atomic<bool> kNeverStop{false};
+
+int clamp_int(std::size_t n) {
+  return static_cast<int>(std::min<std::size_t>(n, std::numeric_limits<int>::max()));
+}
+
+// What a failed SSL call amounts to, for messages.
+std::string ssl_failure(const char* call, int ssl_error) {
+  std::string out = std::string(call) + ": ";
+  if (ssl_error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+    return out + (errno != 0 ? std::strerror(errno) : "connection closed");
+  }
+  return out + openssl_error_text();
+}
+
+// RFC 7301 §3.2: the first of the server's protocols the client also offers; none is fatal.
+int select_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
+                const unsigned char* in, unsigned int inlen, void* arg) {
+  const auto& preferred = *static_cast<const std::vector<std::string>*>(arg);
+  for (const auto& want : preferred) {
+    for (unsigned int i = 0; i < inlen;) {
+      unsigned int len = in[i];
+      if (i + 1 + len > inlen) break;
+      if (std::string_view(reinterpret_cast<const char*>(in + i + 1), len) == want) {
+        *out = in + i + 1;
+        *outlen = static_cast<unsigned char>(len);
+        return SSL_TLSEXT_ERR_OK;
+      }
+      i += 1 + len;
+    }
+  }
+  return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
 }  // namespace
+
+ScriptedConn::~ScriptedConn() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+}
+
+bool ScriptedConn::resumed() const { return resumed_; }
+
+std::string ScriptedConn::alpn() const { return alpn_; }
+
+bool ScriptedConn::tls_accept(SSL_CTX* ctx) {
+  ssl_ = SSL_new(ctx);
+  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) {
+    tls_failed_ = true;
+    owner_.note_handshake_error("SSL_new: " + openssl_error_text());
+    return false;
+  }
+  SSL_set_accept_state(ssl_);
+  auto deadline = Clock::now() + kTimeout;
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_do_handshake(ssl_);
+    if (r == 1) break;
+    int e = SSL_get_error(ssl_, r);
+    short events = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    Wait w = events != 0 ? wait_for(fd_, events, owner_.stop_, deadline) : Wait::ready;
+    if (events == 0 || w != Wait::ready) {
+      tls_failed_ = true;
+      if (w == Wait::timeout) owner_.note_handshake_error("handshake timed out");
+      if (events == 0) owner_.note_handshake_error(ssl_failure("SSL_do_handshake", e));
+      ERR_clear_error();
+      return false;
+    }
+  }
+  resumed_ = SSL_session_reused(ssl_) == 1;
+  const unsigned char* proto = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl_, &proto, &len);
+  if (proto != nullptr) alpn_.assign(reinterpret_cast<const char*>(proto), len);
+  return true;
+}
+
+ScriptedConn::Io ScriptedConn::tls_read(char* out, std::size_t n, std::size_t& got,
+                                        Clock::time_point deadline) {
+  got = 0;
+  // Data OpenSSL has already taken off the socket never shows in poll(), so read before
+  // polling when there is some; after WANT_READ (a partial record) poll first.
+  bool read_first = SSL_has_pending(ssl_) == 1;
+  short events = POLLIN;
+  for (;;) {
+    if (!read_first) {
+      Wait w = wait_for(fd_, events, owner_.stop_, deadline);
+      if (w == Wait::stopped) return Io::stopped;
+      if (w == Wait::timeout) return Io::timeout;
+    }
+    read_first = false;
+    ERR_clear_error();
+    int r = SSL_read(ssl_, out, clamp_int(n));
+    if (r > 0) {
+      got = static_cast<std::size_t>(r);
+      owner_.bytes_ += got;
+      return Io::data;
+    }
+    int e = SSL_get_error(ssl_, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+      events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+      continue;
+    }
+    // close_notify is a clean end; a reset, a FIN without close_notify or a protocol error
+    // end the connection as well, but leave no session to shut down.
+    if (e != SSL_ERROR_ZERO_RETURN) tls_failed_ = true;
+    ERR_clear_error();
+    eof_ = true;
+    return Io::eof;
+  }
+}
+
+bool ScriptedConn::tls_fill(Clock::time_point deadline) {
+  std::array<char, 65536> chunk;
+  std::size_t got = 0;
+  Io io = tls_read(chunk.data(), chunk.size(), got, deadline);
+  if (io == Io::stopped) tls_drain();
+  if (io != Io::data) return false;
+  buf_.append(chunk.data(), got);
+  return true;
+}
+
+void ScriptedConn::tls_drain() {
+  std::array<char, 65536> chunk;
+  while (fd_ >= 0 && !eof_ && !tls_failed_) {
+    ERR_clear_error();
+    int r = SSL_read(ssl_, chunk.data(), clamp_int(chunk.size()));
+    if (r > 0) {
+      owner_.bytes_ += static_cast<std::uint64_t>(r);
+      buf_.append(chunk.data(), static_cast<std::size_t>(r));
+      continue;
+    }
+    int e = SSL_get_error(ssl_, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+    if (e != SSL_ERROR_ZERO_RETURN) tls_failed_ = true;
+    ERR_clear_error();
+    eof_ = true;
+  }
+}
+
+void ScriptedConn::tls_close(bool notify) {
+  if (notify && !tls_failed_ && fd_ >= 0 && SSL_is_init_finished(ssl_) == 1) {
+    // Our close_notify only: RFC 8446 §6.1 lets a closing side go without waiting for the
+    // peer's.
+    auto deadline = Clock::now() + 1s;
+    for (;;) {
+      ERR_clear_error();
+      int r = SSL_shutdown(ssl_);
+      if (r >= 0) break;
+      if (SSL_get_error(ssl_, r) != SSL_ERROR_WANT_WRITE ||
+          wait_for(fd_, POLLOUT, kNeverStop, deadline) != Wait::ready) {
+        break;
+      }
+    }
+  }
+  ERR_clear_error();
+  SSL_free(ssl_);
+  ssl_ = nullptr;
+}
 
 bool ScriptedConn::fill(Clock::time_point deadline) {
   if (fd_ < 0 || eof_) return false;
+  if (ssl_ != nullptr) return tls_fill(deadline);
   for (;;) {
     Wait w = wait_for(fd_, POLLIN, owner_.stop_, deadline);
     if (w == Wait::stopped) drain();
@@ -671,6 +912,7 @@ bool ScriptedConn::fill(Clock::time_point deadline) {
 
 void ScriptedConn::drain() {
   // Whatever the peer already sent counts, even if the handler never asked for it.
+  if (ssl_ != nullptr) return tls_drain();
   std::array<char, 65536> chunk;
   while (fd_ >= 0 && !eof_) {
     ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), MSG_DONTWAIT);
@@ -723,6 +965,11 @@ std::size_t ScriptedConn::read_some(char* out, std::size_t n, Clock::duration ti
   }
   if (fd_ < 0 || eof_) return 0;
   auto deadline = Clock::now() + timeout;
+  if (ssl_ != nullptr) {
+    std::size_t got = 0;
+    tls_read(out, n, got, deadline);
+    return got;
+  }
   for (;;) {
     Wait w = wait_for(fd_, POLLIN, owner_.stop_, deadline);
     if (w != Wait::ready) return 0;
@@ -739,6 +986,27 @@ std::size_t ScriptedConn::read_some(char* out, std::size_t n, Clock::duration ti
 
 bool ScriptedConn::send(std::string_view bytes) {
   auto deadline = Clock::now() + kTimeout;
+  if (ssl_ != nullptr) {
+    short events = POLLOUT;
+    while (!bytes.empty() && fd_ >= 0 && !tls_failed_) {
+      if (wait_for(fd_, events, owner_.stop_, deadline) != Wait::ready) return false;
+      ERR_clear_error();
+      int n = SSL_write(ssl_, bytes.data(), clamp_int(bytes.size()));
+      if (n > 0) {
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+        events = POLLOUT;
+        continue;
+      }
+      int e = SSL_get_error(ssl_, n);
+      if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+        events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        continue;
+      }
+      tls_failed_ = true;
+      ERR_clear_error();
+    }
+    return bytes.empty();
+  }
   while (!bytes.empty() && fd_ >= 0) {
     if (wait_for(fd_, POLLOUT, owner_.stop_, deadline) != Wait::ready) return false;
     ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -750,6 +1018,7 @@ bool ScriptedConn::send(std::string_view bytes) {
 }
 
 void ScriptedConn::close() {
+  if (ssl_ != nullptr) tls_close(true);
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
@@ -758,6 +1027,7 @@ void ScriptedConn::reset() {
   if (fd_ < 0) return;
   linger lg{1, 0};
   ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  if (ssl_ != nullptr) tls_close(false);
   close();
 }
 
@@ -767,6 +1037,74 @@ void ScriptedConn::hang() {
 }
 
 ScriptedUpstream::ScriptedUpstream(Handler handler) : handler_(std::move(handler)) {
+  listen_on_loopback();
+  accept_thread_ = std::thread([this] { accept_loop(); });
+}
+
+ScriptedUpstream::ScriptedUpstream(Handler handler, TlsServerConfig tls)
+    : handler_(std::move(handler)), alpn_(std::move(tls.alpn)) {
+  try {
+    auto fail = [](const std::string& what) {
+      throw std::runtime_error("ScriptedUpstream: " + what + ": " + openssl_error_text());
+    };
+    tls_ = SSL_CTX_new(TLS_server_method());
+    if (tls_ == nullptr) fail("SSL_CTX_new");
+    SSL_CTX_set_min_proto_version(tls_, TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate_chain_file(tls_, tls.cert_file.c_str()) != 1) {
+      fail("cannot load certificate " + tls.cert_file);
+    }
+    if (SSL_CTX_use_PrivateKey_file(tls_, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      fail("cannot load key " + tls.key_file);
+    }
+    if (SSL_CTX_check_private_key(tls_) != 1) fail("key does not match the certificate");
+    // send() may hand over a different tail of its string after WANT_WRITE.
+    SSL_CTX_set_mode(tls_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_app_data(tls_, this);
+    if (!alpn_.empty()) SSL_CTX_set_alpn_select_cb(tls_, select_alpn, &alpn_);
+    if (tls.tickets) {
+      static constexpr unsigned char kSessionContext[] = "lb-it";
+      SSL_CTX_set_session_cache_mode(tls_, SSL_SESS_CACHE_SERVER);
+      SSL_CTX_set_session_id_context(tls_, kSessionContext, sizeof kSessionContext - 1);
+    } else {
+      SSL_CTX_set_session_cache_mode(tls_, SSL_SESS_CACHE_OFF);
+      SSL_CTX_set_options(tls_, SSL_OP_NO_TICKET);
+      SSL_CTX_set_num_tickets(tls_, 0);
+    }
+    if (!tls.keylog_file.empty()) {
+      keylog_ = std::fopen(tls.keylog_file.c_str(), "ae");
+      if (keylog_ == nullptr) {
+        throw std::runtime_error("ScriptedUpstream: cannot open " + tls.keylog_file + ": " +
+                                 std::strerror(errno));
+      }
+      SSL_CTX_set_keylog_callback(tls_, on_keylog);
+    }
+    listen_on_loopback();
+  } catch (...) {
+    if (tls_ != nullptr) SSL_CTX_free(tls_);
+    if (keylog_ != nullptr) std::fclose(keylog_);
+    throw;
+  }
+  accept_thread_ = std::thread([this] { accept_loop(); });
+}
+
+void ScriptedUpstream::on_keylog(const SSL* ssl, const char* line) {
+  auto* self = static_cast<ScriptedUpstream*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  std::lock_guard lock(self->keylog_mu_);
+  std::fprintf(self->keylog_, "%s\n", line);
+  std::fflush(self->keylog_);  // readable by the test while connections go on
+}
+
+void ScriptedUpstream::note_handshake_error(std::string text) {
+  std::lock_guard lock(mu_);
+  last_handshake_error_ = std::move(text);
+}
+
+std::string ScriptedUpstream::last_handshake_error() const {
+  std::lock_guard lock(mu_);
+  return last_handshake_error_;
+}
+
+void ScriptedUpstream::listen_on_loopback() {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (listen_fd_ < 0) throw std::runtime_error("socket failed");
   sockaddr_in addr{};
@@ -781,10 +1119,13 @@ ScriptedUpstream::ScriptedUpstream(Handler handler) : handler_(std::move(handler
     throw std::runtime_error("cannot listen on 127.0.0.1:0");
   }
   port_ = ntohs(addr.sin_port);
-  accept_thread_ = std::thread([this] { accept_loop(); });
 }
 
-ScriptedUpstream::~ScriptedUpstream() { stop(); }
+ScriptedUpstream::~ScriptedUpstream() {
+  stop();
+  if (tls_ != nullptr) SSL_CTX_free(tls_);
+  if (keylog_ != nullptr) std::fclose(keylog_);
+}
 
 void ScriptedUpstream::accept_loop() {
   while (!stop_.load()) {
@@ -796,24 +1137,47 @@ void ScriptedUpstream::accept_loop() {
 
 void ScriptedUpstream::accept_pending() {
   for (;;) {
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    // TLS connections are non-blocking: SSL_read and SSL_write must not block past a poll.
+    int fd = ::accept4(listen_fd_, nullptr, nullptr,
+                       SOCK_CLOEXEC | (tls_ != nullptr ? SOCK_NONBLOCK : 0));
     if (fd < 0) return;
     std::size_t index = accepted_++;
     std::lock_guard lock(mu_);
-    conn_threads_.emplace_back([this, fd, index] {
-      ScriptedConn conn(*this, fd, index);
-      try {
-        handler_(conn);
-      } catch (const std::exception& e) {
-        ADD_FAILURE() << "ScriptedUpstream handler threw: " << e.what();
-      }
-      if (stop_.load()) conn.drain();
-      conn.close();
-      std::lock_guard done(mu_);
-      ++finished_;
-      cv_.notify_all();
-    });
+    conn_threads_.emplace_back([this, fd, index] { serve(fd, index); });
   }
+}
+
+void ScriptedUpstream::serve(int fd, std::size_t index) {
+  ScriptedConn conn(*this, fd, index);
+  bool ready = true;
+  if (tls_ != nullptr) {
+    // SSL_write reaches the socket through write(), which raises SIGPIPE once the peer has
+    // reset the connection (plain sends use MSG_NOSIGNAL). Blocked, it stays pending on this
+    // thread and dies with it; children are forked from other threads.
+    sigset_t sigpipe;
+    sigemptyset(&sigpipe);
+    sigaddset(&sigpipe, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
+    // The TLS 1.3 session tickets are still unacknowledged when the first response goes
+    // out: with Nagle it would wait for the client's delayed ACK (~40 ms per connection).
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ready = conn.tls_accept(tls_);
+    if (!ready && !stop_.load()) ++handshake_failures_;
+    if (ready && conn.resumed()) ++resumed_;
+  }
+  if (ready) {
+    try {
+      handler_(conn);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "ScriptedUpstream handler threw: " << e.what();
+    }
+  }
+  if (stop_.load()) conn.drain();
+  conn.close();
+  std::lock_guard done(mu_);
+  ++finished_;
+  cv_.notify_all();
 }
 
 void ScriptedUpstream::stop() {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,9 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+struct ssl_st;      // OpenSSL's SSL
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
 namespace it {
 
@@ -39,16 +43,30 @@ struct RunResult {
   std::string err;
 };
 
-// Runs LB_BIN_DIR/<name> with args and waits for it to exit (killed at the deadline).
-RunResult run_program(const std::string& name, const std::vector<std::string>& args,
-                      Clock::duration timeout = kTimeout);
+// What a Process gets beyond its arguments.
+struct SpawnOptions {
+  std::vector<std::string> env;  // "NAME=value": set on top of the test's environment
+  // Handed to the program as descriptor 3, open across exec (e.g. a listening socket for
+  // nginx's NGINX variable); -1 = none. The caller keeps (and closes) its own copy.
+  int inherit_fd = -1;
+  // The program leads a process group of its own, and whatever is left in that group (e.g.
+  // nginx workers) gets SIGKILL when the program is reaped.
+  bool own_process_group = false;
+};
 
-// A program from LB_BIN_DIR started in the background; stdout and stderr go to one temp
-// log file. The destructor terminates it (SIGTERM, then SIGKILL) and reaps it.
+// Runs LB_BIN_DIR/<name> with args and waits for it to exit (killed at the deadline);
+// `options` adds environment variables or an inherited descriptor.
+RunResult run_program(const std::string& name, const std::vector<std::string>& args,
+                      Clock::duration timeout = kTimeout, const SpawnOptions& options = {});
+
+// A program started in the background; stdout and stderr go to one temp log file. The
+// destructor terminates it (SIGTERM, then SIGKILL) and reaps it.
 class Process {
  public:
-  // Throws std::runtime_error when the program cannot be started.
-  Process(const std::string& name, const std::vector<std::string>& args);
+  // `program` is a name in LB_BIN_DIR, or a path when it contains a '/'. Throws
+  // std::runtime_error when the program cannot be started.
+  Process(const std::string& program, const std::vector<std::string>& args,
+          const SpawnOptions& options = {});
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -75,8 +93,11 @@ class Process {
 
  private:
   void reap(int status);
+  // own_process_group only: reaps the program if it has exited, after killing its group.
+  void reap_group_if_exited();
 
   pid_t pid_ = -1;
+  bool own_group_ = false;
   std::string log_path_;
   std::uint16_t port_ = 0;
   bool exited_ = false;
@@ -103,9 +124,11 @@ class RefusingPort {
 std::string backend_arg(std::uint16_t port, unsigned weight = 0);
 
 // load_balancer listening on 127.0.0.1, port 0, in front of `backends` (-b values), with
-// --no-active-health unless extra_args holds a --health-* flag.
+// --no-active-health unless extra_args holds a --health-* flag; `options` adds environment
+// variables (e.g. SSLKEYLOGFILE).
 std::unique_ptr<Process> start_balancer(const std::vector<std::string>& backends,
-                                        const std::vector<std::string>& extra_args = {});
+                                        const std::vector<std::string>& extra_args = {},
+                                        const SpawnOptions& options = {});
 
 // backend1 or backend2 (n = 1 or 2) on 127.0.0.1, port 0; `id` overrides its identity.
 std::unique_ptr<Process> start_backend(int n, const std::string& id = {});
@@ -236,12 +259,39 @@ CurlResponse http(const CurlRequest& request);
 inline CurlResponse http_get(const std::string& u) { return http({.url = u}); }
 
 // ---------------------------------------------------------------------------------------
+// TLS (OpenSSL)
+
+// The calling thread's OpenSSL error queue as one line, oldest first ("no OpenSSL error"
+// when empty); empties the queue.
+std::string openssl_error_text();
+
+// TLS settings of a ScriptedUpstream.
+struct TlsServerConfig {
+  std::string cert_file;  // PEM; may hold the chain after the leaf
+  std::string key_file;   // PEM, unencrypted
+  // Protocols the server accepts, in its order of preference, e.g. {"http/1.1"}; a client
+  // offering none of them gets a no_application_protocol alert (RFC 7301 §3.2). Empty: no
+  // ALPN callback, so the server never selects a protocol.
+  std::vector<std::string> alpn;
+  // When non-empty, NSS key log lines (for Wireshark/tshark) are appended to this file.
+  std::string keylog_file;
+  // Session tickets and the server-side session cache: resumption allowed.
+  bool tickets = true;
+};
+
+// ---------------------------------------------------------------------------------------
 // ScriptedUpstream
 
 // One accepted connection of a ScriptedUpstream, handed to its handler. Reads give up at the
-// deadline, when the peer closes, or when the upstream stops.
+// deadline, when the peer closes, or when the upstream stops. On a TLS upstream the
+// handshake is done before the handler runs, and every operation carries application data
+// through the TLS session (bytes are counted as plaintext).
 class ScriptedConn {
  public:
+  ScriptedConn(const ScriptedConn&) = delete;
+  ScriptedConn& operator=(const ScriptedConn&) = delete;
+  ~ScriptedConn();
+
   // The next request (head and body); bytes after it stay buffered (pipelining).
   std::optional<Message> read_request(Clock::duration timeout = kTimeout);
   // Only the next request head (raw); the body is left for read_some.
@@ -249,25 +299,42 @@ class ScriptedConn {
   // Up to `n` bytes (buffered ones first); 0 at EOF, stop or deadline. Not recorded.
   std::size_t read_some(char* out, std::size_t n, Clock::duration timeout = kTimeout);
   bool send(std::string_view bytes);
-  void close();  // FIN
-  void reset();  // RST: SO_LINGER 0, then close
+  void close();  // FIN; on TLS first a close_notify alert
+  void reset();  // RST: SO_LINGER 0, then close (on TLS without close_notify)
   // Blocks until the peer closes or the upstream stops, discarding what arrives.
   void hang();
   std::size_t index() const { return index_; }  // 0 for the first accepted connection
+  // TLS only: whether the client resumed an earlier session.
+  bool resumed() const;
+  // TLS only: the protocol ALPN selected; empty when none was.
+  std::string alpn() const;
 
  private:
   friend class ScriptedUpstream;
+  enum class Io { data, eof, stopped, timeout };
+
   ScriptedConn(class ScriptedUpstream& owner, int fd, std::size_t index)
       : owner_(owner), fd_(fd), index_(index) {}
   // Reads more into buf_; false at EOF, stop or the deadline.
   bool fill(Clock::time_point deadline);
   void drain();
+  // TLS: the server side of the handshake; false when it failed, timed out or was stopped.
+  bool tls_accept(ssl_ctx_st* ctx);
+  // TLS: up to `n` bytes of application data into `out` (`got`), waiting until `deadline`.
+  Io tls_read(char* out, std::size_t n, std::size_t& got, Clock::time_point deadline);
+  bool tls_fill(Clock::time_point deadline);
+  void tls_drain();
+  void tls_close(bool notify);
 
   class ScriptedUpstream& owner_;
   int fd_;
   std::size_t index_;
   std::string buf_;
   bool eof_ = false;
+  ssl_st* ssl_ = nullptr;
+  bool tls_failed_ = false;  // a fatal TLS error happened: no close_notify any more
+  bool resumed_ = false;
+  std::string alpn_;
 };
 
 // An HTTP server on 127.0.0.1:0 run by threads of the test: every accepted connection runs
@@ -277,6 +344,11 @@ class ScriptedUpstream {
   using Handler = std::function<void(ScriptedConn&)>;
 
   explicit ScriptedUpstream(Handler handler);
+  // HTTPS: each connection completes a TLS handshake before `handler` runs; one that fails
+  // (the client rejected the certificate, offered no common protocol, went away) is closed
+  // without running the handler. TLS connections are non-blocking and use TCP_NODELAY.
+  // Throws std::runtime_error when the certificate or key cannot be loaded.
+  ScriptedUpstream(Handler handler, TlsServerConfig tls);
   ~ScriptedUpstream();
   ScriptedUpstream(const ScriptedUpstream&) = delete;
   ScriptedUpstream& operator=(const ScriptedUpstream&) = delete;
@@ -288,9 +360,17 @@ class ScriptedUpstream {
   // connection (so bytes_received() is final), unblocks handlers and joins them. Idempotent.
   void stop();
 
+  // TCP connections accepted (on TLS also those whose handshake then failed).
   std::size_t connections() const { return accepted_.load(); }
+  // Connections closed: handlers returned, plus failed TLS handshakes.
   std::size_t finished_connections() const { return finished_.load(); }
   std::uint64_t bytes_received() const { return bytes_.load(); }
+  // TLS: handshakes that failed or timed out (not those cut short by stop()).
+  std::size_t handshake_failures() const { return handshake_failures_.load(); }
+  // TLS: handshakes that resumed an earlier session.
+  std::size_t resumed_handshakes() const { return resumed_.load(); }
+  // TLS: why the latest failed handshake failed (OpenSSL's words); empty if none failed.
+  std::string last_handshake_error() const;
   // Requests returned by read_request, in the order they were read.
   std::vector<Message> requests() const;
   bool wait_for_requests(std::size_t n, Clock::duration timeout = kTimeout) const;
@@ -304,8 +384,19 @@ class ScriptedUpstream {
   friend class ScriptedConn;
   void accept_loop();
   void accept_pending();
+  void serve(int fd, std::size_t index);
+  void listen_on_loopback();
+  static void on_keylog(const ssl_st* ssl, const char* line);
+  void note_handshake_error(std::string text);
 
   Handler handler_;
+  ssl_ctx_st* tls_ = nullptr;  // null: plain HTTP
+  std::FILE* keylog_ = nullptr;
+  std::mutex keylog_mu_;
+  std::atomic<std::size_t> handshake_failures_{0};
+  std::atomic<std::size_t> resumed_{0};
+  std::vector<std::string> alpn_;
+  std::string last_handshake_error_;  // guarded by mu_
   int listen_fd_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};

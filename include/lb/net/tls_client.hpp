@@ -21,6 +21,10 @@ struct TlsTracing {
   trace::KeyLog* keylog = nullptr;  // --keylog / SSLKEYLOGFILE
 };
 
+// Adds the PEM CA certificates in `file` to ctx's trust store; throws std::runtime_error
+// "<prefix><file>: cannot load CA certificates: <reason>" when it cannot.
+void load_ca_file(asio::ssl::context& ctx, const std::string& file, std::string_view prefix);
+
 // How a handshake ended.
 struct TlsResult {
   enum class Status { ok, failed, verify_failed };

@@ -32,7 +32,7 @@ std::string tls_report(SSL* ssl, const HandshakeFacts& facts);
 
 // One line for a TLS record seen by OpenSSL's message callback, or empty for records not
 // worth showing: "c7/u3 tls >>> ClientHello (517 bytes)", "<<< alert fatal: bad_certificate".
-std::string tls_message_line(std::string_view label, bool sent, int content_type,
-                             const void* buf, std::size_t len);
+std::string tls_message_line(std::string_view label, bool sent, int content_type, const void* buf,
+                             std::size_t len);
 
 }  // namespace lb::trace

@@ -30,8 +30,7 @@ TEST(HexDump, ShortLinesKeepTheBarsAligned) {
 
 TEST(HexDump, NonPrintableBytesShowAsDots) {
   std::string bytes{'\0', '\x1f', '\x7f', '\x80', '\xff', ' ', '~'};
-  EXPECT_EQ(dump(bytes),
-            "00000000  00 1f 7f 80 ff 20 7e                              |..... ~|\n");
+  EXPECT_EQ(dump(bytes), "00000000  00 1f 7f 80 ff 20 7e                              |..... ~|\n");
 }
 
 TEST(HexDump, OffsetsCountFromTheGivenStart) {
