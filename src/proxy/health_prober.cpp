@@ -21,6 +21,7 @@ constexpr std::size_t kProbeBuffer = 16 * 1024;  // a larger head fails the prob
 
 asio::awaitable<std::optional<std::string>> probe_once(Worker& w, std::size_t backend) {
   const auto& health = w.config->health;
+  auto started = std::chrono::steady_clock::now();
   net::Stream stream(w.io.get_executor());
   net::Watchdog watchdog(w.io.get_executor());
   auto conn =
@@ -30,8 +31,8 @@ asio::awaitable<std::optional<std::string>> probe_once(Worker& w, std::size_t ba
     if (conn.timed_out) co_return "health check: connect timed out";
     co_return "health check: connect failed: " + conn.error.message();
   }
-  // One deadline for the whole probe from here on.
-  watchdog.arm(stream.socket(), health.timeout);
+  // The rest of the probe gets what the connect left of health.timeout.
+  watchdog.arm(stream.socket(), health.timeout - (std::chrono::steady_clock::now() - started));
   if (auto& tls = w.tls[backend]) {
     auto result = co_await tls->handshake(stream, "hc/u" + std::to_string(++w.last_upstream_id));
     if (watchdog.expired()) co_return "health check: TLS handshake timed out";
