@@ -2,37 +2,24 @@
 // keep-alive, close_notify, what happens to clients that do not speak TLS, and the start-up
 // errors of the TLS flags (which fault_backend does not take).
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "certs.hpp"
-#include "harness.hpp"
+#include "tls_support.hpp"
 
 namespace it {
 namespace {
-
-// One PKI for this file's tests: generating keys takes a while.
-const TestPki& pki() {
-  static const TestPki instance;
-  return instance;
-}
 
 // backend<n> serving HTTPS with `cert` on 127.0.0.1, a port the OS picks.
 std::unique_ptr<Process> start_tls_backend(int n, const std::string& cert, const std::string& key,
@@ -45,31 +32,8 @@ std::unique_ptr<Process> start_tls_backend(int n, const std::string& cert, const
   return p;
 }
 
-std::unique_ptr<Process> start_tls_backend(int n, const CertFiles& cert = pki().good) {
+std::unique_ptr<Process> start_tls_backend(int n, const CertFiles& cert = test_pki().good) {
   return start_tls_backend(n, cert.cert, cert.key);
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    auto nl = text.find('\n', pos);
-    lines.push_back(text.substr(pos, nl - pos));
-    if (nl == std::string::npos) break;
-    pos = nl + 1;
-  }
-  return lines;
-}
-
-// Exit code 2, exactly one line on stderr that mentions `must_mention`, nothing on stdout,
-// nothing started.
-void expect_one_line_error(const RunResult& r, const std::string& must_mention) {
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_EQ(r.out, "");
-  auto lines = lines_of(r.err);
-  ASSERT_EQ(lines.size(), 1u) << r.err;
-  EXPECT_NE(lines[0].find(must_mention), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("listening on"), std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -96,7 +60,7 @@ class HttpsClient {
     resolve_ =
         curl_slist_append(nullptr, ("api.test:" + std::to_string(port) + ":127.0.0.1").c_str());
     curl_easy_setopt(h_, CURLOPT_RESOLVE, resolve_);
-    curl_easy_setopt(h_, CURLOPT_CAINFO, pki().ca_file().c_str());
+    curl_easy_setopt(h_, CURLOPT_CAINFO, test_pki().ca_file().c_str());
     curl_easy_setopt(h_, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h_, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(h_, CURLOPT_SSL_ENABLE_ALPN, offer_alpn ? 1L : 0L);
@@ -162,126 +126,13 @@ bool curl_uses_openssl() {
   return v->ssl_version != nullptr && std::string_view(v->ssl_version).starts_with("OpenSSL");
 }
 
-// ---------------------------------------------------------------------------------------
-// A plain OpenSSL client, for what libcurl does not let a test choose or see: the ALPN list
-// offered, the protocol version, whether the server ended with close_notify.
-
-struct SslFree {
-  void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
-  void operator()(SSL* p) const { SSL_free(p); }
-};
-
-class TlsProbe {
- public:
-  // Verifies the server against the test CA as api.test; offers `alpn` (wire format) unless
-  // empty; `max_version` 0 = the library's highest.
-  explicit TlsProbe(std::uint16_t port, std::string_view alpn = {}, int max_version = 0) {
-    ctx_.reset(SSL_CTX_new(TLS_client_method()));
-    SSL_CTX_load_verify_locations(ctx_.get(), pki().ca_file().c_str(), nullptr);
-    SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
-    if (max_version != 0) {
-      // Old versions need security level 0 on this side: the refusal must be the server's.
-      SSL_CTX_set_security_level(ctx_.get(), 0);
-      SSL_CTX_set_min_proto_version(ctx_.get(), TLS1_VERSION);
-      SSL_CTX_set_max_proto_version(ctx_.get(), max_version);
-    }
-    if (!alpn.empty()) {
-      SSL_CTX_set_alpn_protos(ctx_.get(), reinterpret_cast<const unsigned char*>(alpn.data()),
-                              static_cast<unsigned int>(alpn.size()));
-    }
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    timeval tv{std::chrono::duration_cast<std::chrono::seconds>(kTimeout).count(), 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd_);
-      throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed");
-    }
-    ssl_.reset(SSL_new(ctx_.get()));
-    SSL_set_fd(ssl_.get(), fd_);
-    SSL_set_tlsext_host_name(ssl_.get(), "api.test");
-    SSL_set1_host(ssl_.get(), "api.test");
-  }
-  ~TlsProbe() {
-    ssl_.reset();
-    ::close(fd_);
-  }
-  TlsProbe(const TlsProbe&) = delete;
-  TlsProbe& operator=(const TlsProbe&) = delete;
-
-  bool handshake() {
-    ERR_clear_error();
-    if (SSL_connect(ssl_.get()) == 1) return true;
-    error_ = openssl_error_text();
-    return false;
-  }
-  const std::string& error() const { return error_; }
-
-  bool send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      int n = SSL_write(ssl_.get(), bytes.data(), static_cast<int>(bytes.size()));
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  std::optional<Message> read_response() {
-    for (;;) {
-      std::size_t consumed = 0;
-      auto m = parse_message(buf_, MessageKind::response, consumed, end_ != 0);
-      if (m) {
-        buf_.erase(0, consumed);
-        return m;
-      }
-      if (!read_more()) return std::nullopt;
-    }
-  }
-
-  // Reads until the connection ends; the SSL_get_error of the read that ended it
-  // (SSL_ERROR_ZERO_RETURN: the server sent close_notify).
-  int read_to_end() {
-    while (read_more()) {
-    }
-    return end_;
-  }
-
-  std::string alpn() const {
-    const unsigned char* p = nullptr;
-    unsigned int len = 0;
-    SSL_get0_alpn_selected(ssl_.get(), &p, &len);
-    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), len);
-  }
-  int version() const { return SSL_version(ssl_.get()); }
-
- private:
-  bool read_more() {
-    if (end_ != 0) return false;
-    std::array<char, 16384> chunk;
-    ERR_clear_error();
-    int n = SSL_read(ssl_.get(), chunk.data(), static_cast<int>(chunk.size()));
-    if (n > 0) {
-      buf_.append(chunk.data(), static_cast<std::size_t>(n));
-      return true;
-    }
-    end_ = SSL_get_error(ssl_.get(), n);
-    ERR_clear_error();
-    return false;
-  }
-
-  std::unique_ptr<SSL_CTX, SslFree> ctx_;
-  std::unique_ptr<SSL, SslFree> ssl_;
-  int fd_ = -1;
-  std::string buf_;
-  std::string error_;
-  int end_ = 0;
-};
+// A TlsTestClient of the backend on `port` that verifies it against the test CA as
+// api.test, offers `alpn` and speaks at most `max_version` (0: any).
+TlsTestClient tls_client(std::uint16_t port, const std::vector<std::string>& alpn = {},
+                         int max_version = 0) {
+  return TlsTestClient(tls_client_ctx(test_pki().ca_file(), alpn, max_version).get(), port,
+                       "api.test");
+}
 
 constexpr std::string_view kGet = "GET / HTTP/1.1\r\nHost: api.test\r\n\r\n";
 
@@ -324,7 +175,7 @@ TEST(BackendTls, KeepAliveServesSeveralRequestsOnOneConnection) {
 }
 
 TEST(BackendTls, ChainFileWithTheLeafFirstIsAccepted) {
-  auto b = start_tls_backend(1, pki().good_chain, pki().good.key);
+  auto b = start_tls_backend(1, test_pki().good_chain, test_pki().good.key);
   HttpsClient client(b->port());
   auto r = client.get("/");
   ASSERT_EQ(r.code, CURLE_OK) << r.error;
@@ -334,13 +185,11 @@ TEST(BackendTls, ChainFileWithTheLeafFirstIsAccepted) {
 TEST(BackendTls, AlpnIsSelectedOnlyWhenHttp11IsOffered) {
   auto b = start_tls_backend(1);
   struct Case {
-    std::string_view offer;
+    std::vector<std::string> offer;
     std::string selected;
-  } cases[] = {{std::string_view("\x02h2\x08http/1.1", 12), "http/1.1"},
-               {std::string_view("\x02h2", 3), ""},
-               {{}, ""}};
+  } cases[] = {{{"h2", "http/1.1"}, "http/1.1"}, {{"h2"}, ""}, {{}, ""}};
   for (const auto& c : cases) {
-    TlsProbe client(b->port(), c.offer);
+    auto client = tls_client(b->port(), c.offer);
     ASSERT_TRUE(client.handshake()) << client.error();
     EXPECT_EQ(client.alpn(), c.selected);
     // Whatever ALPN said, the server speaks HTTP/1.1.
@@ -359,7 +208,7 @@ TEST(BackendTls, AlpnIsSelectedOnlyWhenHttp11IsOffered) {
 
 TEST(BackendTls, ClosesWithCloseNotify) {
   auto b = start_tls_backend(1);
-  TlsProbe client(b->port());
+  auto client = tls_client(b->port());
   ASSERT_TRUE(client.handshake()) << client.error();
   ASSERT_TRUE(client.send("GET / HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n"));
   auto m = client.read_response();
@@ -370,7 +219,7 @@ TEST(BackendTls, ClosesWithCloseNotify) {
 
 TEST(BackendTls, ErrorRepliesEndWithCloseNotifyToo) {
   auto b = start_tls_backend(1);
-  TlsProbe client(b->port());
+  auto client = tls_client(b->port());
   ASSERT_TRUE(client.handshake()) << client.error();
   ASSERT_TRUE(client.send("GET / HTTP/1.1\r\nHost: api.test\r\nContent-Length: x\r\n\r\n"));
   auto m = client.read_response();
@@ -382,13 +231,13 @@ TEST(BackendTls, ErrorRepliesEndWithCloseNotifyToo) {
 TEST(BackendTls, RefusesTlsOlderThan12) {
   auto b = start_tls_backend(1);
   {
-    TlsProbe old(b->port(), {}, TLS1_1_VERSION);
+    auto old = tls_client(b->port(), {}, TLS1_1_VERSION);
     EXPECT_FALSE(old.handshake());
   }
   EXPECT_TRUE(b->wait_for_log("TLS handshake failed")) << b->log();
-  TlsProbe tls12(b->port(), {}, TLS1_2_VERSION);
+  auto tls12 = tls_client(b->port(), {}, TLS1_2_VERSION);
   ASSERT_TRUE(tls12.handshake()) << tls12.error();
-  EXPECT_EQ(tls12.version(), TLS1_2_VERSION);
+  EXPECT_EQ(tls12.protocol_version(), TLS1_2_VERSION);
   ASSERT_TRUE(tls12.send(kGet));
   auto m = tls12.read_response();
   ASSERT_TRUE(m);
@@ -422,9 +271,9 @@ TEST(BackendTls, AStalledHandshakeDoesNotHoldUpOthers) {
 }
 
 TEST(BackendTls, BalancerTakesTurnsBetweenTwoTlsBackends) {
-  auto b1 = start_tls_backend(1, pki().ip_san);
-  auto b2 = start_tls_backend(2, pki().ip_san);
-  std::string ca = ",ca=" + pki().ca_file();
+  auto b1 = start_tls_backend(1, test_pki().ip_san);
+  auto b2 = start_tls_backend(2, test_pki().ip_san);
+  std::string ca = ",ca=" + test_pki().ca_file();
   auto lb = start_balancer(
       {"https://" + backend_arg(b1->port()) + ca, "https://" + backend_arg(b2->port()) + ca});
   std::vector<std::string> served;
@@ -450,7 +299,7 @@ TEST(BackendTlsCli, HelpListsTheTlsFlags) {
 }
 
 TEST(BackendTlsCli, IncompleteFlagCombinationsAreUsageErrors) {
-  const auto& good = pki().good;
+  const auto& good = test_pki().good;
   for (const char* program : {"backend1", "backend2"}) {
     auto run = [&](std::vector<std::string> args) {
       args.insert(args.begin(), {"--port", "0"});
@@ -469,8 +318,8 @@ TEST(BackendTlsCli, IncompleteFlagCombinationsAreUsageErrors) {
 }
 
 TEST(BackendTlsCli, UnusableCertificateOrKeyExitsTwoNamingTheFile) {
-  const auto& good = pki().good;
-  std::string missing = pki().dir() + "/no-such-key.pem";
+  const auto& good = test_pki().good;
+  std::string missing = test_pki().dir() + "/no-such-key.pem";
   auto run = [](std::vector<std::string> args) {
     args.insert(args.begin(), {"--port", "0", "--tls"});
     return run_program("backend1", args);
@@ -483,15 +332,15 @@ TEST(BackendTlsCli, UnusableCertificateOrKeyExitsTwoNamingTheFile) {
                         "cannot load the private key from " + good.cert + ": ");
   expect_one_line_error(run({"--cert", good.key, "--key", good.key}),
                         "cannot load the certificate from " + good.key + ": no start line");
-  expect_one_line_error(run({"--cert", pki().dir() + "/nope.pem", "--key", good.key}),
-                        "cannot load the certificate from " + pki().dir() + "/nope.pem");
-  expect_one_line_error(
-      run({"--cert", good.cert, "--key", pki().wrong_host.key}),
-      "the key in " + pki().wrong_host.key + " does not match the certificate in " + good.cert);
+  expect_one_line_error(run({"--cert", test_pki().dir() + "/nope.pem", "--key", good.key}),
+                        "cannot load the certificate from " + test_pki().dir() + "/nope.pem");
+  expect_one_line_error(run({"--cert", good.cert, "--key", test_pki().wrong_host.key}),
+                        "the key in " + test_pki().wrong_host.key +
+                            " does not match the certificate in " + good.cert);
 }
 
 TEST(BackendTlsCli, FaultBackendTakesNoTlsFlags) {
-  const auto& good = pki().good;
+  const auto& good = test_pki().good;
   expect_one_line_error(run_program("fault_backend", {"--port", "0", "--tls", "--cert", good.cert,
                                                       "--key", good.key}),
                         "unknown option '--tls'");

@@ -8,34 +8,20 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <initializer_list>
-#include <memory>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "harness.hpp"
+#include "openssl_owned.hpp"
 
 namespace it {
 
 namespace {
-
-struct OpensslFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-  void operator()(BIGNUM* p) const { BN_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-template <class T>
-using Owned = std::unique_ptr<T, OpensslFree>;
 
 [[noreturn]] void fail(std::string_view what) {
   throw std::runtime_error("TestPki: " + std::string(what) + ": " + openssl_error_text());
@@ -133,32 +119,9 @@ void write_key(const std::string& path, EVP_PKEY* key) {
         "writing " + path);
 }
 
-std::string make_temp_dir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl =
-      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/lb-pki-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) {
-    throw std::runtime_error("TestPki: mkdtemp failed: " + std::string(std::strerror(errno)));
-  }
-  return tmpl;
-}
-
 }  // namespace
 
-TestPki::TestPki() : dir_(make_temp_dir()) {
-  try {
-    generate();
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-    throw;
-  }
-}
-
-TestPki::~TestPki() {
-  std::error_code ignored;
-  std::filesystem::remove_all(dir_, ignored);
-}
+TestPki::TestPki() : dir_("lb-pki") { generate(); }
 
 void TestPki::generate() {
   const std::time_t now = std::time(nullptr);
@@ -174,9 +137,9 @@ void TestPki::generate() {
                                              {NID_key_usage, "critical,keyCertSign,cRLSign"},
                                              {NID_subject_key_identifier, "hash"}}},
                              ca_key.get(), nullptr, ca_key.get());
-  ca_file_ = dir_ + "/ca.pem";
+  ca_file_ = dir_.file("ca.pem");
   write_cert(ca_file_, {ca.get()});
-  write_key(dir_ + "/ca.key", ca_key.get());
+  write_key(dir_.file("ca.key"), ca_key.get());
 
   // Leaves differ from `good` only in what their name says.
   auto leaf_extensions = [](KeyType type, const std::string& san, bool by_ca) {
@@ -203,7 +166,7 @@ void TestPki::generate() {
                   .extensions = leaf_extensions(type, san, by_ca)};
     Owned<X509> cert = by_ca ? make_cert(spec, key.get(), ca.get(), ca_key.get())
                              : make_cert(spec, key.get(), nullptr, key.get());
-    CertFiles files{dir_ + "/" + name + ".pem", dir_ + "/" + name + ".key"};
+    CertFiles files{dir_.file(name + ".pem"), dir_.file(name + ".key")};
     write_cert(files.cert, {cert.get()});
     write_key(files.key, key.get());
     return std::pair{std::move(files), std::move(cert)};
@@ -213,7 +176,7 @@ void TestPki::generate() {
   auto [good_files, good_cert] =
       issue("good", KeyType::ec_p256, "api.test", api_names, yesterday, in_30_days, true);
   good = std::move(good_files);
-  good_chain = dir_ + "/good_chain.pem";
+  good_chain = dir_.file("good_chain.pem");
   write_cert(good_chain, {good_cert.get(), ca.get()});
 
   auto [expired_files, expired_cert] =

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "harness.hpp"
+
 namespace it {
 
 // PEM file paths of a certificate and its private key.
@@ -22,11 +24,10 @@ class TestPki {
  public:
   // Throws std::runtime_error with OpenSSL's error text when anything fails.
   TestPki();
-  ~TestPki();
   TestPki(const TestPki&) = delete;
   TestPki& operator=(const TestPki&) = delete;
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_.path(); }
   // The CA certificate: CN=LB Test CA, O=load_balancer tests; RSA 2048; valid from now-1d
   // to now+10y; basicConstraints CA:TRUE, keyUsage keyCertSign and cRLSign.
   const std::string& ca_file() const { return ca_file_; }
@@ -55,7 +56,7 @@ class TestPki {
  private:
   void generate();
 
-  std::string dir_;
+  TempDir dir_;  // removed with the certificates when the TestPki goes
   std::string ca_file_;
 };
 

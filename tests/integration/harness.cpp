@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <regex>
@@ -45,17 +46,16 @@ int remaining_ms(Clock::time_point deadline, int cap = 1000) {
   return static_cast<int>(std::clamp<long long>(left.count(), 0, cap));
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// "$TMPDIR/<prefix>-XXXXXX", or under /tmp when TMPDIR is unset or empty: a mkstemp template.
+std::string temp_template(std::string_view prefix) {
+  const char* dir = std::getenv("TMPDIR");
+  return std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/" + std::string(prefix) +
+         "-XXXXXX";
 }
 
 // A temp file open for writing (O_CLOEXEC); returns the fd and sets `path`.
 int make_temp_file(std::string& path) {
-  const char* dir = std::getenv("TMPDIR");
-  std::string tmpl = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/lb-it-XXXXXX";
+  std::string tmpl = temp_template("lb-it");
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd < 0) throw std::runtime_error("mkostemp failed: " + std::string(std::strerror(errno)));
   path = tmpl;
@@ -187,11 +187,20 @@ RunResult run_program(const std::string& name, const std::vector<std::string>& a
   } else {
     result.exit_code = exit_code_of(*status);
   }
-  result.out = read_file(out_path);
-  result.err = read_file(err_path);
+  result.out = read_text(out_path);
+  result.err = read_text(err_path);
   ::unlink(out_path.c_str());
   ::unlink(err_path.c_str());
   return result;
+}
+
+void expect_one_line_error(const RunResult& r, const std::string& must_mention) {
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.out, "");
+  auto lines = split_lines(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_NE(lines[0].find(must_mention), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("listening on"), std::string::npos);
 }
 
 Process::Process(const std::string& program, const std::vector<std::string>& args,
@@ -222,7 +231,7 @@ Process::~Process() {
   ::unlink(log_path_.c_str());
 }
 
-std::string Process::log() const { return read_file(log_path_); }
+std::string Process::log() const { return read_text(log_path_); }
 
 void Process::reap(int status) {
   exited_ = true;
@@ -274,15 +283,7 @@ std::uint16_t Process::wait_for_port(Clock::duration timeout) {
   }
 }
 
-std::size_t Process::log_count(std::string_view needle) const {
-  std::string text = log();
-  std::size_t count = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos;
-       pos = text.find(needle, pos + needle.size())) {
-    ++count;
-  }
-  return count;
-}
+std::size_t Process::log_count(std::string_view needle) const { return count_of(log(), needle); }
 
 bool Process::wait_for_log(std::string_view needle, Clock::duration timeout,
                            std::size_t count) const {
@@ -386,6 +387,49 @@ std::unique_ptr<Process> start_fault(const std::vector<std::string>& extra) {
 
 std::string url(std::uint16_t port, std::string_view path) {
   return "http://127.0.0.1:" + std::to_string(port) + std::string(path);
+}
+
+// ---------------------------------------------------------------------------------------
+// Files and text
+
+TempDir::TempDir(std::string_view prefix) {
+  std::string tmpl = temp_template(prefix);
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp " + tmpl + ": " + std::strerror(errno));
+  }
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> split_lines(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    out.emplace_back(text.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+std::size_t count_of(std::string_view text, std::string_view needle) {
+  std::size_t n = 0;
+  for (auto p = text.find(needle); p != std::string_view::npos;
+       p = text.find(needle, p + needle.size())) {
+    ++n;
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -697,6 +741,14 @@ CurlResponse http(const CurlRequest& rq) {
   curl_slist_free_all(list);
   curl_easy_cleanup(h);
   return rs;
+}
+
+void expect_lb_error(const CurlResponse& r, long status, const std::string& code) {
+  EXPECT_EQ(r.curl_code, 0) << r.error;
+  EXPECT_EQ(r.status, status) << r.body;
+  EXPECT_EQ(r.header("X-LB-Error"), code) << r.body;
+  EXPECT_EQ(r.header("Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_TRUE(r.body.starts_with(std::to_string(status) + " ")) << r.body;
 }
 
 // ---------------------------------------------------------------------------------------

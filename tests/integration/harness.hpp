@@ -59,6 +59,11 @@ struct SpawnOptions {
 RunResult run_program(const std::string& name, const std::vector<std::string>& args,
                       Clock::duration timeout = kTimeout, const SpawnOptions& options = {});
 
+// The checks a start-up refusal passes (a usage error, an unusable file): exit code 2,
+// exactly one line on stderr, which contains `must_mention`, nothing on stdout, nothing
+// started (no "listening on").
+void expect_one_line_error(const RunResult& r, const std::string& must_mention);
+
 // A program started in the background; stdout and stderr go to one temp log file. The
 // destructor terminates it (SIGTERM, then SIGKILL) and reaps it.
 class Process {
@@ -138,6 +143,31 @@ std::unique_ptr<Process> start_fault(const std::vector<std::string>& extra = {})
 
 // "http://127.0.0.1:PORT" + path.
 std::string url(std::uint16_t port, std::string_view path = "/");
+
+// ---------------------------------------------------------------------------------------
+// Files and text
+
+// A fresh directory $TMPDIR/<prefix>-XXXXXX (/tmp without TMPDIR), removed with everything
+// in it by the destructor. Throws std::runtime_error when it cannot be made.
+class TempDir {
+ public:
+  explicit TempDir(std::string_view prefix = "lb-it");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+ private:
+  std::string path_;
+};
+
+// The whole file; empty when it cannot be read.
+std::string read_text(const std::string& path);
+// `text` split at '\n' (no '\n' kept; no empty last line for a trailing '\n').
+std::vector<std::string> split_lines(std::string_view text);
+// Occurrences of `needle` in `text`, not overlapping.
+std::size_t count_of(std::string_view text, std::string_view needle);
 
 // ---------------------------------------------------------------------------------------
 // HTTP/1.1 messages as the tests see them
@@ -257,6 +287,10 @@ struct CurlResponse {
 
 CurlResponse http(const CurlRequest& request);
 inline CurlResponse http_get(const std::string& u) { return http({.url = u}); }
+
+// The checks every reply the balancer makes itself passes: status, X-LB-Error, plain-text
+// body starting with the status.
+void expect_lb_error(const CurlResponse& r, long status, const std::string& code);
 
 // ---------------------------------------------------------------------------------------
 // TLS (OpenSSL)

@@ -11,9 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -23,16 +21,6 @@
 namespace it {
 
 namespace {
-
-std::string make_temp_dir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl =
-      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/lb-nginx-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) {
-    throw std::runtime_error("NginxTls: mkdtemp failed: " + std::string(std::strerror(errno)));
-  }
-  return tmpl;
-}
 
 // A listening socket on 127.0.0.1 with a port the OS picked.
 int listen_on_loopback(std::uint16_t& port) {
@@ -186,45 +174,35 @@ Probe probe_tls(SSL_CTX* ctx, std::uint16_t port, Clock::time_point deadline, Al
 
 bool NginxTls::available() { return ::access(kBinary, X_OK) == 0; }
 
-NginxTls::NginxTls(const CertFiles& cert, std::string_view body) : dir_(make_temp_dir()) {
+NginxTls::NginxTls(const CertFiles& cert, std::string_view body) : dir_("lb-nginx") {
   int listen_fd = -1;
   try {
     listen_fd = listen_on_loopback(port_);
     {
-      std::ofstream conf(dir_ + "/nginx.conf");
-      conf << config_text(dir_, port_, cert, body);
+      std::ofstream conf(dir_.file("nginx.conf"));
+      conf << config_text(dir_.path(), port_, cert, body);
       if (!conf.flush()) throw std::runtime_error("NginxTls: cannot write nginx.conf");
     }
     // "FD;" in NGINX is how an upgrading nginx hands its listeners to the new binary.
     process_ = std::make_unique<Process>(
         kBinary,
-        std::vector<std::string>{"-p", dir_ + "/", "-c", dir_ + "/nginx.conf", "-e",
-                                 dir_ + "/error.log"},
+        std::vector<std::string>{"-p", dir_.path() + "/", "-c", dir_.file("nginx.conf"), "-e",
+                                 dir_.file("error.log")},
         SpawnOptions{.env = {"NGINX=3;"}, .inherit_fd = listen_fd, .own_process_group = true});
     ::close(listen_fd);  // nginx holds the only copy now
     listen_fd = -1;
     wait_ready();
   } catch (...) {
     if (listen_fd >= 0) ::close(listen_fd);
-    process_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-    throw;
+    throw;  // the members go as well: process_ (nginx stopped), then dir_
   }
 }
 
 NginxTls::~NginxTls() {
-  process_.reset();  // SIGTERM, then SIGKILL to the group; reaped
-  std::error_code ignored;
-  std::filesystem::remove_all(dir_, ignored);
+  process_.reset();  // SIGTERM, then SIGKILL to the group; reaped before dir_ is removed
 }
 
-std::string NginxTls::error_log() const {
-  std::ifstream in(dir_ + "/error.log", std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string NginxTls::error_log() const { return read_text(dir_.file("error.log")); }
 
 void NginxTls::wait_ready() {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());

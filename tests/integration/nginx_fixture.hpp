@@ -42,9 +42,9 @@ class NginxTls {
  private:
   void wait_ready();
 
-  std::string dir_;
+  TempDir dir_;  // nginx's prefix: configuration, logs, temp paths
   std::uint16_t port_ = 0;
-  std::unique_ptr<Process> process_;
+  std::unique_ptr<Process> process_;  // declared after dir_: stopped before dir_ is removed
 };
 
 }  // namespace it

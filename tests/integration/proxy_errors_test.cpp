@@ -14,14 +14,6 @@
 namespace it {
 namespace {
 
-void expect_lb_error(const CurlResponse& r, long status, const std::string& code) {
-  EXPECT_EQ(r.curl_code, 0) << r.error;
-  EXPECT_EQ(r.status, status) << r.body;
-  EXPECT_EQ(r.header("X-LB-Error"), code) << r.body;
-  EXPECT_EQ(r.header("Content-Type"), "text/plain; charset=utf-8");
-  EXPECT_TRUE(r.body.starts_with(std::to_string(status) + " ")) << r.body;
-}
-
 // --- upstream failures -------------------------------------------------------------------
 
 TEST(UpstreamErrors, ClosedPortGives502ConnectFailedNamingTheBackend) {

@@ -2,57 +2,31 @@
 // fails) the way the tests that rely on it expect, a TLS ScriptedUpstream talks to an
 // OpenSSL client, and NginxTls serves HTTPS.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "certs.hpp"
-#include "harness.hpp"
 #include "nginx_fixture.hpp"
+#include "tls_support.hpp"
 
 namespace it {
 namespace {
-
-struct OpensslFree {
-  void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
-  void operator()(SSL* p) const { SSL_free(p); }
-  void operator()(SSL_SESSION* p) const { SSL_SESSION_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-template <class T>
-using Owned = std::unique_ptr<T, OpensslFree>;
-
-// One PKI per test binary run: generating keys takes a while.
-const TestPki& pki() {
-  static const TestPki instance;
-  return instance;
-}
 
 std::vector<Owned<X509>> read_certs(const std::string& path) {
   std::vector<Owned<X509>> out;
@@ -74,7 +48,8 @@ int verify(const std::string& cert_path, const std::string& host, const std::str
   Owned<X509> leaf = read_cert(cert_path);
   Owned<X509_STORE> store(X509_STORE_new());
   Owned<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
-  if (!leaf || !store || !ctx || X509_STORE_load_file(store.get(), pki().ca_file().c_str()) != 1 ||
+  if (!leaf || !store || !ctx ||
+      X509_STORE_load_file(store.get(), test_pki().ca_file().c_str()) != 1 ||
       X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), nullptr) != 1) {
     ADD_FAILURE() << "cannot set up verification: " << openssl_error_text();
     return -1;
@@ -89,157 +64,6 @@ int verify(const std::string& cert_path, const std::string& host, const std::str
   return ok == 1 ? X509_V_OK : error;
 }
 
-std::string verify_text(int error) {
-  return std::to_string(error) + " (" + X509_verify_cert_error_string(error) + ")";
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::size_t count_of(const std::string& text, std::string_view needle) {
-  std::size_t n = 0;
-  for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
-  return n;
-}
-
-// A client SSL_CTX verifying the server against `ca_file` (empty: no verification) and
-// offering `alpn`.
-Owned<SSL_CTX> client_ctx(const std::string& ca_file, const std::vector<std::string>& alpn = {}) {
-  Owned<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) return ctx;
-  if (!ca_file.empty()) {
-    SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr);
-    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  }
-  if (!alpn.empty()) {
-    std::string wire;
-    for (const auto& p : alpn) wire += static_cast<char>(p.size()) + p;
-    SSL_CTX_set_alpn_protos(ctx.get(), reinterpret_cast<const unsigned char*>(wire.data()),
-                            static_cast<unsigned int>(wire.size()));
-  }
-  return ctx;
-}
-
-// A blocking TLS client connection to 127.0.0.1:port; each read and write gives up after
-// kTimeout (socket timeouts), so a broken fixture fails the test instead of hanging it.
-class TlsTestClient {
- public:
-  TlsTestClient(SSL_CTX* ctx, std::uint16_t port, const std::string& host,
-                SSL_SESSION* session = nullptr) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    timeval tv{std::chrono::duration_cast<std::chrono::seconds>(kTimeout).count(), 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    int one = 1;  // the request would otherwise wait for the ACK of our Finished
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed");
-    }
-    ssl_.reset(SSL_new(ctx));
-    SSL_set_fd(ssl_.get(), fd_);
-    if (!host.empty()) {
-      SSL_set_tlsext_host_name(ssl_.get(), host.c_str());
-      SSL_set1_host(ssl_.get(), host.c_str());
-    }
-    if (session != nullptr) SSL_set_session(ssl_.get(), session);
-  }
-  // close_notify first: OpenSSL marks the session of a connection freed without one as not
-  // resumable (ssl_clear_bad_session), which would spoil a session taken from it.
-  ~TlsTestClient() {
-    if (SSL_is_init_finished(ssl_.get()) == 1 && end_ != SSL_ERROR_SYSCALL &&
-        end_ != SSL_ERROR_SSL) {
-      SSL_shutdown(ssl_.get());
-    }
-    ERR_clear_error();
-    ssl_.reset();
-    ::close(fd_);
-  }
-  TlsTestClient(const TlsTestClient&) = delete;
-  TlsTestClient& operator=(const TlsTestClient&) = delete;
-
-  // True once the handshake succeeded; error() says why not.
-  bool handshake() {
-    ERR_clear_error();
-    if (SSL_connect(ssl_.get()) == 1) return true;
-    long verdict = SSL_get_verify_result(ssl_.get());
-    error_ = openssl_error_text() + "; verify result " + verify_text(static_cast<int>(verdict));
-    return false;
-  }
-  const std::string& error() const { return error_; }
-
-  bool send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      int n = SSL_write(ssl_.get(), bytes.data(), static_cast<int>(bytes.size()));
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  std::optional<Message> read_response() {
-    for (;;) {
-      std::size_t consumed = 0;
-      auto m = parse_message(buf_, MessageKind::response, consumed, end_ != 0);
-      if (m) {
-        buf_.erase(0, consumed);
-        return m;
-      }
-      if (end_ != 0 || !read_more()) return std::nullopt;
-    }
-  }
-
-  // Reads until the connection ends; returns the SSL_get_error of the read that ended it
-  // (SSL_ERROR_ZERO_RETURN after a close_notify) and sets `sys_errno`.
-  int read_to_end(int& sys_errno) {
-    while (read_more()) {
-    }
-    sys_errno = end_errno_;
-    return end_;
-  }
-
-  bool resumed() const { return SSL_session_reused(ssl_.get()) == 1; }
-  std::string alpn() const {
-    const unsigned char* p = nullptr;
-    unsigned int len = 0;
-    SSL_get0_alpn_selected(ssl_.get(), &p, &len);
-    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), len);
-  }
-  Owned<SSL_SESSION> session() const { return Owned<SSL_SESSION>(SSL_get1_session(ssl_.get())); }
-  int protocol_version() const { return SSL_version(ssl_.get()); }
-
- private:
-  bool read_more() {
-    if (end_ != 0) return false;
-    std::array<char, 16384> chunk;
-    ERR_clear_error();
-    errno = 0;
-    int n = SSL_read(ssl_.get(), chunk.data(), static_cast<int>(chunk.size()));
-    if (n > 0) {
-      buf_.append(chunk.data(), static_cast<std::size_t>(n));
-      return true;
-    }
-    end_ = SSL_get_error(ssl_.get(), n);
-    end_errno_ = errno;
-    ERR_clear_error();
-    return false;
-  }
-
-  int fd_ = -1;
-  Owned<SSL> ssl_;
-  std::string buf_;
-  std::string error_;
-  int end_ = 0;  // SSL_get_error of the read that ended the connection
-  int end_errno_ = 0;
-};
-
 const char* const kGet = "GET / HTTP/1.1\r\nHost: api.test\r\n\r\n";
 
 // ---------------------------------------------------------------------------------------
@@ -247,7 +71,7 @@ const char* const kGet = "GET / HTTP/1.1\r\nHost: api.test\r\n\r\n";
 
 TEST(TestPki, GoodLeafVerifiesForItsNames) {
   auto started = Clock::now();
-  const TestPki& p = pki();
+  const TestPki& p = test_pki();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
   std::printf("TestPki generated in %lld ms (or earlier in this process)\n",
               static_cast<long long>(ms.count()));
@@ -262,7 +86,7 @@ TEST(TestPki, GoodLeafVerifiesForItsNames) {
 }
 
 TEST(TestPki, CaIsAnRsaCaWithTheAgreedSubject) {
-  Owned<X509> ca = read_cert(pki().ca_file());
+  Owned<X509> ca = read_cert(test_pki().ca_file());
   ASSERT_TRUE(ca);
   std::array<char, 256> subject{};
   X509_NAME_oneline(X509_get_subject_name(ca.get()), subject.data(), subject.size());
@@ -280,48 +104,49 @@ TEST(TestPki, CaIsAnRsaCaWithTheAgreedSubject) {
 }
 
 TEST(TestPki, ExpiredLeafFailsAsExpired) {
-  EXPECT_EQ(verify(pki().expired.cert, "api.test"), X509_V_ERR_CERT_HAS_EXPIRED)
-      << verify_text(verify(pki().expired.cert, "api.test"));
+  EXPECT_EQ(verify(test_pki().expired.cert, "api.test"), X509_V_ERR_CERT_HAS_EXPIRED)
+      << verify_result_text(verify(test_pki().expired.cert, "api.test"));
   // notAfter is exactly one day ago, which is the date the tests expect to see reported.
   std::time_t day_ago = std::time(nullptr) - 24 * 60 * 60;
   std::tm tm{};
   ::gmtime_r(&day_ago, &tm);
   std::array<char, 16> date{};
   std::strftime(date.data(), date.size(), "%Y-%m-%d", &tm);
-  EXPECT_EQ(pki().expired_not_after_date, date.data());
-  EXPECT_TRUE(std::regex_match(pki().expired_not_after_date, std::regex(R"(\d{4}-\d{2}-\d{2})")));
+  EXPECT_EQ(test_pki().expired_not_after_date, date.data());
+  EXPECT_TRUE(
+      std::regex_match(test_pki().expired_not_after_date, std::regex(R"(\d{4}-\d{2}-\d{2})")));
 }
 
 TEST(TestPki, WrongHostLeafFailsTheHostCheck) {
-  int e = verify(pki().wrong_host.cert, "api.test");
-  EXPECT_EQ(e, X509_V_ERR_HOSTNAME_MISMATCH) << verify_text(e);
-  EXPECT_EQ(verify(pki().wrong_host.cert, "other.test"), X509_V_OK);  // only the name is wrong
-  Owned<X509> leaf = read_cert(pki().wrong_host.cert);
+  int e = verify(test_pki().wrong_host.cert, "api.test");
+  EXPECT_EQ(e, X509_V_ERR_HOSTNAME_MISMATCH) << verify_result_text(e);
+  EXPECT_EQ(verify(test_pki().wrong_host.cert, "other.test"), X509_V_OK);  // only the name is wrong
+  Owned<X509> leaf = read_cert(test_pki().wrong_host.cert);
   ASSERT_TRUE(leaf);
   EXPECT_EQ(X509_check_host(leaf.get(), "api.test", 0, 0, nullptr), 0);
 }
 
 TEST(TestPki, SelfSignedLeafFailsAsSelfSigned) {
-  int e = verify(pki().self_signed.cert, "api.test");
-  EXPECT_EQ(e, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT) << verify_text(e);
-  Owned<X509> leaf = read_cert(pki().self_signed.cert);
+  int e = verify(test_pki().self_signed.cert, "api.test");
+  EXPECT_EQ(e, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT) << verify_result_text(e);
+  Owned<X509> leaf = read_cert(test_pki().self_signed.cert);
   ASSERT_TRUE(leaf);
   EXPECT_EQ(X509_self_signed(leaf.get(), 1), 1);
   EXPECT_EQ(EVP_PKEY_get_base_id(X509_get0_pubkey(leaf.get())), EVP_PKEY_RSA);
 }
 
 TEST(TestPki, IpSanLeafPassesAnIpCheck) {
-  EXPECT_EQ(verify(pki().ip_san.cert, "", "127.0.0.1"), X509_V_OK);
-  EXPECT_EQ(verify(pki().ip_san.cert, "", "::1"), X509_V_OK);
-  int e = verify(pki().ip_san.cert, "", "127.0.0.2");
-  EXPECT_EQ(e, X509_V_ERR_IP_ADDRESS_MISMATCH) << verify_text(e);
-  Owned<X509> leaf = read_cert(pki().ip_san.cert);
+  EXPECT_EQ(verify(test_pki().ip_san.cert, "", "127.0.0.1"), X509_V_OK);
+  EXPECT_EQ(verify(test_pki().ip_san.cert, "", "::1"), X509_V_OK);
+  int e = verify(test_pki().ip_san.cert, "", "127.0.0.2");
+  EXPECT_EQ(e, X509_V_ERR_IP_ADDRESS_MISMATCH) << verify_result_text(e);
+  Owned<X509> leaf = read_cert(test_pki().ip_san.cert);
   ASSERT_TRUE(leaf);
   EXPECT_EQ(X509_check_ip_asc(leaf.get(), "127.0.0.1", 0), 1);
 }
 
 TEST(TestPki, SerialsDifferAndTheChainIsLeafThenCa) {
-  const TestPki& p = pki();
+  const TestPki& p = test_pki();
   std::vector<Owned<X509>> all;
   for (const auto* path : {&p.ca_file(), &p.good.cert, &p.expired.cert, &p.wrong_host.cert,
                            &p.self_signed.cert, &p.ip_san.cert}) {
@@ -343,9 +168,9 @@ TEST(TestPki, SerialsDifferAndTheChainIsLeafThenCa) {
 }
 
 TEST(TestPki, FingerprintIsColonSeparatedUpperHexOfTheDer) {
-  std::string fp = pki().sha256_fingerprint(pki().good.cert);
+  std::string fp = test_pki().sha256_fingerprint(test_pki().good.cert);
   EXPECT_TRUE(std::regex_match(fp, std::regex(R"(([0-9A-F]{2}:){31}[0-9A-F]{2})"))) << fp;
-  Owned<X509> leaf = read_cert(pki().good.cert);
+  Owned<X509> leaf = read_cert(test_pki().good.cert);
   ASSERT_TRUE(leaf);
   unsigned char* der = nullptr;
   int len = i2d_X509(leaf.get(), &der);
@@ -357,16 +182,17 @@ TEST(TestPki, FingerprintIsColonSeparatedUpperHexOfTheDer) {
   char first[3];
   std::snprintf(first, sizeof first, "%02X", md[0]);
   EXPECT_EQ(fp.substr(0, 2), first);
-  EXPECT_NE(fp, pki().sha256_fingerprint(pki().expired.cert));
-  EXPECT_EQ(fp, pki().sha256_fingerprint(pki().good_chain));  // the first certificate
-  EXPECT_THROW(pki().sha256_fingerprint(pki().dir() + "/missing.pem"), std::runtime_error);
+  EXPECT_NE(fp, test_pki().sha256_fingerprint(test_pki().expired.cert));
+  EXPECT_EQ(fp, test_pki().sha256_fingerprint(test_pki().good_chain));  // the first certificate
+  EXPECT_THROW(test_pki().sha256_fingerprint(test_pki().dir() + "/missing.pem"),
+               std::runtime_error);
 }
 
 // ---------------------------------------------------------------------------------------
 // ScriptedUpstream over TLS
 
 TEST(TlsScriptedUpstream, AnswersAnOpensslClientAndResumesTheSession) {
-  const TestPki& p = pki();
+  const TestPki& p = test_pki();
   std::string keylog = p.dir() + "/keylog.txt";
   std::filesystem::remove(keylog);  // the upstream appends (--gtest_repeat)
   std::mutex mu;
@@ -387,7 +213,7 @@ TEST(TlsScriptedUpstream, AnswersAnOpensslClientAndResumesTheSession) {
                       .key_file = p.good.key,
                       .alpn = {"http/1.1"},
                       .keylog_file = keylog});
-  auto ctx = client_ctx(p.ca_file(), {"h2", "http/1.1"});
+  auto ctx = tls_client_ctx(p.ca_file(), {"h2", "http/1.1"});
   ASSERT_TRUE(ctx);
 
   Owned<SSL_SESSION> session;
@@ -432,12 +258,12 @@ TEST(TlsScriptedUpstream, AnswersAnOpensslClientAndResumesTheSession) {
 }
 
 TEST(TlsScriptedUpstream, ClientRejectingTheCertificateIsAHandshakeFailure) {
-  const TestPki& p = pki();
+  const TestPki& p = test_pki();
   std::atomic<int> handled{0};
   ScriptedUpstream up(
       [&](ScriptedConn&) { ++handled; },
       TlsServerConfig{.cert_file = p.self_signed.cert, .key_file = p.self_signed.key});
-  auto ctx = client_ctx(p.ca_file());
+  auto ctx = tls_client_ctx(p.ca_file());
   {
     TlsTestClient client(ctx.get(), up.port(), "api.test");
     EXPECT_FALSE(client.handshake());
@@ -452,11 +278,11 @@ TEST(TlsScriptedUpstream, ClientRejectingTheCertificateIsAHandshakeFailure) {
 }
 
 TEST(TlsScriptedUpstream, NoCommonAlpnProtocolFailsTheHandshake) {
-  const TestPki& p = pki();
+  const TestPki& p = test_pki();
   ScriptedUpstream up(
       ScriptedUpstream::reply_always(ok_response("x")),
       TlsServerConfig{.cert_file = p.good.cert, .key_file = p.good.key, .alpn = {"h2"}});
-  auto ctx = client_ctx(p.ca_file(), {"http/1.1"});
+  auto ctx = tls_client_ctx(p.ca_file(), {"http/1.1"});
   TlsTestClient client(ctx.get(), up.port(), "api.test");
   EXPECT_FALSE(client.handshake());
   EXPECT_NE(client.error().find("no application protocol"), std::string::npos) << client.error();
@@ -465,7 +291,7 @@ TEST(TlsScriptedUpstream, NoCommonAlpnProtocolFailsTheHandshake) {
 }
 
 TEST(TlsScriptedUpstream, WithoutAlpnOrTicketsNothingIsSelectedOrResumed) {
-  const TestPki& p = pki();
+  const TestPki& p = test_pki();
   std::mutex mu;
   std::vector<std::string> alpn;
   ScriptedUpstream up(
@@ -477,7 +303,7 @@ TEST(TlsScriptedUpstream, WithoutAlpnOrTicketsNothingIsSelectedOrResumed) {
         while (c.read_request()) c.send(ok_response("plain"));
       },
       TlsServerConfig{.cert_file = p.good.cert, .key_file = p.good.key, .tickets = false});
-  auto ctx = client_ctx(p.ca_file(), {"http/1.1"});
+  auto ctx = tls_client_ctx(p.ca_file(), {"http/1.1"});
   Owned<SSL_SESSION> session;
   {
     TlsTestClient first(ctx.get(), up.port(), "api.test");
@@ -498,7 +324,7 @@ TEST(TlsScriptedUpstream, WithoutAlpnOrTicketsNothingIsSelectedOrResumed) {
 }
 
 TEST(TlsScriptedUpstream, CloseSendsCloseNotifyResetDoesNot) {
-  const TestPki& p = pki();
+  const TestPki& p = test_pki();
   ScriptedUpstream up(
       [](ScriptedConn& c) {
         if (!c.read_request()) return;
@@ -509,14 +335,13 @@ TEST(TlsScriptedUpstream, CloseSendsCloseNotifyResetDoesNot) {
         c.reset();
       },
       TlsServerConfig{.cert_file = p.good.cert, .key_file = p.good.key});
-  auto ctx = client_ctx(p.ca_file());
+  auto ctx = tls_client_ctx(p.ca_file());
   {
     TlsTestClient client(ctx.get(), up.port(), "api.test");
     ASSERT_TRUE(client.handshake()) << client.error();
     ASSERT_TRUE(client.send(kGet));
     ASSERT_TRUE(client.read_response());
-    int sys_errno = 0;
-    EXPECT_EQ(client.read_to_end(sys_errno), SSL_ERROR_ZERO_RETURN);
+    EXPECT_EQ(client.read_to_end(), SSL_ERROR_ZERO_RETURN);
   }
   ASSERT_TRUE(up.wait_for_finished(1));
   {
@@ -525,14 +350,13 @@ TEST(TlsScriptedUpstream, CloseSendsCloseNotifyResetDoesNot) {
     ASSERT_TRUE(client.send(kGet));
     ASSERT_TRUE(client.read_response());
     ASSERT_TRUE(client.send(kGet));
-    int sys_errno = 0;
-    EXPECT_EQ(client.read_to_end(sys_errno), SSL_ERROR_SYSCALL);
-    EXPECT_EQ(sys_errno, ECONNRESET);
+    EXPECT_EQ(client.read_to_end(), SSL_ERROR_SYSCALL);
+    EXPECT_EQ(client.end_errno(), ECONNRESET);
   }
 }
 
 TEST(TlsScriptedUpstream, LargeBodiesBothWays) {
-  const TestPki& p = pki();
+  const TestPki& p = test_pki();
   constexpr std::size_t kUp = 3 * 1024 * 1024 + 17;
   constexpr std::size_t kDown = 5 * 1024 * 1024 + 5;
   std::atomic<bool> upload_ok{false};
@@ -553,7 +377,7 @@ TEST(TlsScriptedUpstream, LargeBodiesBothWays) {
         c.send(ok_response(payload));
       },
       TlsServerConfig{.cert_file = p.good.cert, .key_file = p.good.key});
-  auto ctx = client_ctx(p.ca_file());
+  auto ctx = tls_client_ctx(p.ca_file());
   TlsTestClient client(ctx.get(), up.port(), "api.test");
   ASSERT_TRUE(client.handshake()) << client.error();
   std::string request =
@@ -571,7 +395,7 @@ TEST(TlsScriptedUpstream, LargeBodiesBothWays) {
 }
 
 TEST(TlsScriptedUpstream, BadKeyFileThrowsWithOpensslText) {
-  TlsServerConfig tls{.cert_file = pki().good.cert, .key_file = pki().self_signed.key};
+  TlsServerConfig tls{.cert_file = test_pki().good.cert, .key_file = test_pki().self_signed.key};
   try {
     ScriptedUpstream up(ScriptedUpstream::reply_always(ok_response("x")), tls);
     ADD_FAILURE() << "no exception";
@@ -587,7 +411,7 @@ TEST(NginxTlsFixture, AnswersATlsClientWithTheBody) {
   if (!NginxTls::available()) {
     GTEST_SKIP() << "nginx is not installed (" << NginxTls::kBinary << ")";
   }
-  const TestPki& p = pki();
+  const TestPki& p = test_pki();
   const std::string body = "hello from nginx: $host \"quoted\" \\ done\n";
   std::uint16_t port = 0;
   {
@@ -595,7 +419,7 @@ TEST(NginxTlsFixture, AnswersATlsClientWithTheBody) {
     port = nginx.port();
     EXPECT_NE(nginx.error_log().find("using inherited sockets from \"3;\""), std::string::npos)
         << nginx.error_log();
-    auto ctx = client_ctx(p.ca_file(), {"http/1.1"});
+    auto ctx = tls_client_ctx(p.ca_file(), {"http/1.1"});
     TlsTestClient client(ctx.get(), port, "api.test");
     ASSERT_TRUE(client.handshake()) << client.error();
     EXPECT_EQ(client.alpn(), "http/1.1");
@@ -623,7 +447,7 @@ TEST(NginxTlsFixture, BadCertificateThrowsWithTheErrorLog) {
   }
   try {
     // Another EC key: an RSA one would just sit beside the EC certificate unused.
-    NginxTls nginx({.cert = pki().good.cert, .key = pki().wrong_host.key}, "x");
+    NginxTls nginx({.cert = test_pki().good.cert, .key = test_pki().wrong_host.key}, "x");
     ADD_FAILURE() << "no exception";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("key values mismatch"), std::string::npos) << e.what();
@@ -632,7 +456,7 @@ TEST(NginxTlsFixture, BadCertificateThrowsWithTheErrorLog) {
   // which fails at once rather than at the deadline.
   auto started = Clock::now();
   try {
-    NginxTls nginx({.cert = pki().good.cert, .key = pki().self_signed.key}, "x");
+    NginxTls nginx({.cert = test_pki().good.cert, .key = test_pki().self_signed.key}, "x");
     ADD_FAILURE() << "no exception";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("handshake refused"), std::string::npos) << e.what();

@@ -380,27 +380,24 @@ TEST(TlsPool, IdleConnectionResetIsNotReused) { idle_close_test(true); }
 // --- start-up errors ----------------------------------------------------------------------------
 
 // Runs the balancer in front of one TLS backend (never contacted) with `extra` and expects
-// exit status 2 with exactly one stderr line containing every one of `needles`.
-void expect_startup_error(const std::vector<std::string>& extra,
-                          const std::vector<std::string>& needles,
+// the one-line start-up error (expect_one_line_error) that contains `must_mention`, ended
+// by a '\n'.
+void expect_startup_error(const std::vector<std::string>& extra, const std::string& must_mention,
                           const SpawnOptions& options = {}) {
   std::vector<std::string> args{
       "-p", "0", "--listen", "127.0.0.1", "--no-active-health", "-b", "https://localhost:9"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto r = run_program("load_balancer", args, kTimeout, options);
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  ASSERT_TRUE(r.err.ends_with('\n')) << r.err;
-  EXPECT_EQ(count_of(r.err, "\n"), 1u) << r.err;
-  for (const auto& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << r.err;
-  EXPECT_EQ(r.out, "");
+  expect_one_line_error(r, must_mention);
+  EXPECT_TRUE(r.err.ends_with('\n')) << r.err;
 }
 
 TEST(TlsStartup, MissingCaFileExits2WithOneLine) {
   TempDir dir;
   const std::string missing = dir.file("no-such-ca.pem");
-  expect_startup_error({"--ca", missing}, {"load_balancer: --ca " + missing +
-                                           ": cannot load CA certificates: No such file or "
-                                           "directory"});
+  expect_startup_error({"--ca", missing}, "load_balancer: --ca " + missing +
+                                              ": cannot load CA certificates: No such file or "
+                                              "directory");
 }
 
 TEST(TlsStartup, CaFileIsCheckedEvenWithoutTlsBackends) {
@@ -418,7 +415,7 @@ TEST(TlsStartup, CaFileWithoutCertificatesExits2WithOneLine) {
   const std::string junk = dir.file("junk.pem");
   std::ofstream(junk) << "this is not PEM\n";
   expect_startup_error({"--ca", junk},
-                       {"load_balancer: --ca " + junk + ": cannot load CA certificates"});
+                       "load_balancer: --ca " + junk + ": cannot load CA certificates");
 }
 
 TEST(TlsStartup, BadBackendCaFileExits2WithOneLine) {
@@ -444,13 +441,13 @@ TEST(TlsStartup, BadKeylogPathExits2WithOneLine) {
   TempDir dir;
   const std::string path = dir.file("missing-dir/keys.log");
   expect_startup_error({"--keylog", path},
-                       {"load_balancer: --keylog " + path + ": No such file or directory"});
+                       "load_balancer: --keylog " + path + ": No such file or directory");
 }
 
 TEST(TlsStartup, BadSslKeyLogFileExits2WithOneLine) {
   TempDir dir;
   const std::string path = dir.file("missing-dir/keys.log");
-  expect_startup_error({}, {"load_balancer: SSLKEYLOGFILE " + path + ": No such file or directory"},
+  expect_startup_error({}, "load_balancer: SSLKEYLOGFILE " + path + ": No such file or directory",
                        {.env = {"SSLKEYLOGFILE=" + path}});
 }
 

@@ -1,18 +1,21 @@
 #include "tls_support.hpp"
 
-#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -21,45 +24,6 @@ namespace it {
 const TestPki& test_pki() {
   static const TestPki instance;
   return instance;
-}
-
-TempDir::TempDir() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/lb-it-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + tmpl);
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> split_lines(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    out.emplace_back(text.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-  return out;
-}
-
-std::size_t count_of(std::string_view text, std::string_view needle) {
-  std::size_t n = 0;
-  for (auto p = text.find(needle); p != std::string_view::npos;
-       p = text.find(needle, p + needle.size())) {
-    ++n;
-  }
-  return n;
 }
 
 bool wait_until(const std::function<bool()>& done, Clock::duration timeout) {
@@ -85,12 +49,132 @@ std::unique_ptr<ScriptedUpstream> https_upstream(const CertFiles& cert, const st
       TlsServerConfig{.cert_file = cert.cert, .key_file = cert.key, .alpn = std::move(alpn)});
 }
 
-void expect_lb_error(const CurlResponse& r, long status, const std::string& code) {
-  EXPECT_EQ(r.curl_code, 0) << r.error;
-  EXPECT_EQ(r.status, status) << r.body;
-  EXPECT_EQ(r.header("X-LB-Error"), code) << r.body;
-  EXPECT_EQ(r.header("Content-Type"), "text/plain; charset=utf-8");
-  EXPECT_TRUE(r.body.starts_with(std::to_string(status) + " ")) << r.body;
+std::string verify_result_text(int error) {
+  return std::to_string(error) + " (" + X509_verify_cert_error_string(error) + ")";
+}
+
+Owned<SSL_CTX> tls_client_ctx(const std::string& ca_file, const std::vector<std::string>& alpn,
+                              int max_version) {
+  Owned<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) return ctx;
+  if (!ca_file.empty()) {
+    SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr);
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  }
+  if (max_version != 0) {
+    // Old versions need security level 0 on this side: the refusal must be the server's.
+    SSL_CTX_set_security_level(ctx.get(), 0);
+    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_VERSION);
+    SSL_CTX_set_max_proto_version(ctx.get(), max_version);
+  }
+  if (!alpn.empty()) {
+    std::string wire;  // RFC 7301 §3.1: each protocol name preceded by its length
+    for (const auto& p : alpn) wire += static_cast<char>(p.size()) + p;
+    SSL_CTX_set_alpn_protos(ctx.get(), reinterpret_cast<const unsigned char*>(wire.data()),
+                            static_cast<unsigned int>(wire.size()));
+  }
+  return ctx;
+}
+
+TlsTestClient::TlsTestClient(SSL_CTX* ctx, std::uint16_t port, const std::string& host,
+                             SSL_SESSION* session) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{std::chrono::duration_cast<std::chrono::seconds>(kTimeout).count(), 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  int one = 1;  // the request would otherwise wait for the ACK of our Finished
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd_);
+    throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed");
+  }
+  ssl_.reset(SSL_new(ctx));
+  SSL_set_fd(ssl_.get(), fd_);
+  if (!host.empty()) {
+    SSL_set_tlsext_host_name(ssl_.get(), host.c_str());
+    SSL_set1_host(ssl_.get(), host.c_str());
+  }
+  if (session != nullptr) SSL_set_session(ssl_.get(), session);
+}
+
+TlsTestClient::~TlsTestClient() {
+  if (SSL_is_init_finished(ssl_.get()) == 1 && end_ != SSL_ERROR_SYSCALL && end_ != SSL_ERROR_SSL) {
+    SSL_shutdown(ssl_.get());
+  }
+  ERR_clear_error();
+  ssl_.reset();
+  ::close(fd_);
+}
+
+bool TlsTestClient::handshake() {
+  ERR_clear_error();
+  if (SSL_connect(ssl_.get()) == 1) return true;
+  long verdict = SSL_get_verify_result(ssl_.get());
+  error_ =
+      openssl_error_text() + "; verify result " + verify_result_text(static_cast<int>(verdict));
+  return false;
+}
+
+bool TlsTestClient::send(std::string_view bytes) {
+  while (!bytes.empty()) {
+    int n = SSL_write(ssl_.get(), bytes.data(), static_cast<int>(bytes.size()));
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+std::optional<Message> TlsTestClient::read_response() {
+  for (;;) {
+    std::size_t consumed = 0;
+    auto m = parse_message(buf_, MessageKind::response, consumed, end_ != 0);
+    if (m) {
+      buf_.erase(0, consumed);
+      return m;
+    }
+    if (!read_more()) return std::nullopt;
+  }
+}
+
+int TlsTestClient::read_to_end() {
+  while (read_more()) {
+  }
+  return end_;
+}
+
+bool TlsTestClient::resumed() const { return SSL_session_reused(ssl_.get()) == 1; }
+
+std::string TlsTestClient::alpn() const {
+  const unsigned char* p = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl_.get(), &p, &len);
+  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), len);
+}
+
+Owned<SSL_SESSION> TlsTestClient::session() const {
+  return Owned<SSL_SESSION>(SSL_get1_session(ssl_.get()));
+}
+
+int TlsTestClient::protocol_version() const { return SSL_version(ssl_.get()); }
+
+bool TlsTestClient::read_more() {
+  if (end_ != 0) return false;
+  std::array<char, 16384> chunk;
+  ERR_clear_error();
+  errno = 0;
+  int n = SSL_read(ssl_.get(), chunk.data(), static_cast<int>(chunk.size()));
+  if (n > 0) {
+    buf_.append(chunk.data(), static_cast<std::size_t>(n));
+    return true;
+  }
+  end_ = SSL_get_error(ssl_.get(), n);
+  end_errno_ = errno;
+  ERR_clear_error();
+  return false;
 }
 
 namespace {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "backends/usage_error_of.hpp"
+
 namespace lb::backends {
 namespace {
 
@@ -20,12 +22,7 @@ TlsOptions parse(std::vector<std::string_view> args) {
 
 // The UsageError text for these arguments ("" when they parse).
 std::string error_of(std::vector<std::string_view> args) {
-  try {
-    parse(std::move(args));
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  return "";
+  return usage_error_of(parse, std::move(args));
 }
 
 TEST(TlsOptions, OffByDefault) {

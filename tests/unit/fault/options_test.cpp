@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "backends/usage_error_of.hpp"
+
 namespace lb::fault {
 namespace {
 
 using lb::backends::ArgCursor;
-using lb::backends::UsageError;
+using lb::backends::usage_error_of;
 
 FaultOptions parse(std::vector<std::string_view> args) {
   return parse_fault_options(ArgCursor(std::move(args)));
@@ -14,12 +16,7 @@ FaultOptions parse(std::vector<std::string_view> args) {
 
 // The UsageError text for these arguments ("" when they parse).
 std::string error_of(std::vector<std::string_view> args) {
-  try {
-    parse(std::move(args));
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  return "";
+  return usage_error_of(parse, std::move(args));
 }
 
 TEST(FaultOptions, Defaults) {
