@@ -57,7 +57,7 @@ std::string joined(const std::vector<std::string>& items) {
 }
 
 // In words, for the X-LB-Error body: what was wrong with which certificate.
-std::string verify_error_text(const ConnState& s, std::string_view wanted, bool is_ip) {
+std::string verify_error_text(const ConnState& s, std::string_view wanted) {
   X509* cert = s.verify_cert;
   std::string subject = cert != nullptr ? trace::name_text(X509_get_subject_name(cert)) : "?";
   std::string which = s.verify_depth == 0 ? "certificate" : "CA certificate " + subject;
@@ -73,7 +73,7 @@ std::string verify_error_text(const ConnState& s, std::string_view wanted, bool 
              ", wanted " + std::string(wanted);
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
       return "IP address mismatch: certificate is for " + joined(trace::certificate_names(cert)) +
-             ", wanted " + std::string(wanted) + (is_ip ? "" : " (IP)");
+             ", wanted " + std::string(wanted);
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
       return "unknown CA: the certificate (" + subject +
              ") is self-signed and not trusted; add it with --ca FILE or ,ca=FILE";
@@ -240,8 +240,7 @@ asio::awaitable<TlsResult> TlsClient::handshake(Stream& stream, std::string_view
   if (ec) {
     bool cert_problem = state->verify_error != X509_V_OK && verify_;
     result.status = cert_problem ? TlsResult::Status::verify_failed : TlsResult::Status::failed;
-    result.reason =
-        cert_problem ? verify_error_text(*state, name_, name_is_ip_) : handshake_error_text(ec);
+    result.reason = cert_problem ? verify_error_text(*state, name_) : handshake_error_text(ec);
   } else {
     const unsigned char* proto = nullptr;
     unsigned proto_len = 0;
