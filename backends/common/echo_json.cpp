@@ -69,6 +69,19 @@ nlohmann::ordered_json echo_head(std::string_view server, const lb::http1::Head&
   return echo;
 }
 
+nlohmann::ordered_json echo_request(
+    std::string_view server, std::string_view method, std::string_view target,
+    std::string_view version, const std::vector<std::pair<std::string, std::string>>& fields) {
+  auto echo = nlohmann::ordered_json::object();
+  echo["server"] = server;
+  echo["method"] = method;
+  echo["target"] = target;
+  echo["version"] = version;
+  auto& out = echo["headers"] = nlohmann::ordered_json::array();
+  for (const auto& [name, value] : fields) out.push_back({name, value});
+  return echo;
+}
+
 void finish_echo(nlohmann::ordered_json& echo, std::string& body, std::string& out) {
   bool utf8 = valid_utf8(body);
   std::size_t length = body.size();

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "lb/http1/head.hpp"
 
@@ -21,6 +23,12 @@ std::string base64(std::string_view in);
 // headers as [name, value] pairs in wire order. `base` is the buffer `head` was parsed from.
 nlohmann::ordered_json echo_head(std::string_view server, const lb::http1::Head& head,
                                  std::string_view target, const char* base);
+
+// The same for a request that did not come as an HTTP/1.x head (HTTP/2): `version` as it
+// should read ("HTTP/2"), `fields` as [name, value] pairs in the order received.
+nlohmann::ordered_json echo_request(std::string_view server, std::string_view method,
+                                    std::string_view target, std::string_view version,
+                                    const std::vector<std::pair<std::string, std::string>>& fields);
 
 // Completes `echo` with body, body_encoding (utf-8 or base64) and body_length, and writes it
 // as one JSON line (with a final newline) into `out`. `body` is left as it was.

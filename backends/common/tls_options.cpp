@@ -32,8 +32,9 @@ void check_tls_options(const TlsOptions& opt) {
   }
 }
 
-std::string tls_flags_help() {
-  return "  --tls               serve HTTPS (TLS 1.2 or later, ALPN http/1.1) instead of HTTP\n"
+std::string tls_flags_help(std::string_view alpn) {
+  return "  --tls               serve HTTPS (TLS 1.2 or later, ALPN " + std::string(alpn) +
+         ") instead of HTTP\n"
          "  --cert FILE         PEM certificate for --tls: the leaf, then any intermediates\n"
          "  --key FILE          PEM private key (unencrypted) of that certificate\n";
 }

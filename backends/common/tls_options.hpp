@@ -1,9 +1,10 @@
 #pragma once
 
-// The TLS flags of backend1 and backend2: --tls, --cert FILE, --key FILE. fault_backend does
-// not take them. Pure: no I/O, errors are UsageError exceptions (start-up only).
+// The TLS flags of the bundled backends: --tls, --cert FILE, --key FILE. Pure: no I/O, errors
+// are UsageError exceptions (start-up only).
 
 #include <string>
+#include <string_view>
 
 #include "server_options.hpp"
 
@@ -24,7 +25,8 @@ bool parse_tls_flag(ArgCursor& args, TlsOptions& opt);
 // --cert or --key comes without --tls.
 void check_tls_options(const TlsOptions& opt);
 
-// Help text lines for the flags parse_tls_flag takes.
-std::string tls_flags_help();
+// Help text lines for the flags parse_tls_flag takes; `alpn` is what --tls's line says ALPN
+// selects ("http/1.1" for backend1 and backend2).
+std::string tls_flags_help(std::string_view alpn = "http/1.1");
 
 }  // namespace lb::backends

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -72,8 +73,9 @@ bool is_key_mismatch(const std::vector<unsigned long>& errors) {
 }
 
 int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
-                unsigned int in_len, void*) {
-  std::string_view picked = pick_alpn({reinterpret_cast<const char*>(in), in_len});
+                unsigned int in_len, void* arg) {
+  auto policy = static_cast<AlpnPolicy>(reinterpret_cast<std::uintptr_t>(arg));
+  std::string_view picked = pick_alpn({reinterpret_cast<const char*>(in), in_len}, policy);
   // RFC 7301 §3.2 allows a server to go on without ALPN when it shares no protocol with the
   // client; the client then speaks its default, which for https is HTTP/1.1 too.
   if (picked.empty()) return SSL_TLSEXT_ERR_NOACK;
@@ -88,20 +90,24 @@ int no_pass_phrase(char*, int, int, void*) { return 0; }
 
 }  // namespace
 
-std::string_view pick_alpn(std::string_view client_protocols) {
+std::string_view pick_alpn(std::string_view client_protocols, AlpnPolicy policy) {
   constexpr std::string_view kHttp11 = "http/1.1";
+  constexpr std::string_view kH2 = "h2";
+  std::string_view http11;
   std::string_view rest = client_protocols;
   while (!rest.empty()) {
     std::size_t len = static_cast<unsigned char>(rest.front());
     if (len == 0 || len >= rest.size()) return {};
     std::string_view name = rest.substr(1, len);
-    if (name == kHttp11) return name;
+    if (name == kHttp11 && policy == AlpnPolicy::http11_only) return name;
+    if (name == kH2 && policy == AlpnPolicy::h2_then_http11) return name;
+    if (name == kHttp11 && http11.empty()) http11 = name;
     rest.remove_prefix(1 + len);
   }
-  return {};
+  return http11;
 }
 
-asio::ssl::context make_tls_server_context(const TlsOptions& opt) {
+asio::ssl::context make_tls_server_context(const TlsOptions& opt, AlpnPolicy alpn) {
   ERR_clear_error();
   asio::ssl::context ctx(asio::ssl::context::tls_server);
   SSL_CTX* native = ctx.native_handle();
@@ -121,7 +127,8 @@ asio::ssl::context make_tls_server_context(const TlsOptions& opt) {
          errors);
   }
   if (SSL_CTX_check_private_key(native) != 1) fail(mismatch, take_errors());
-  SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
+  SSL_CTX_set_alpn_select_cb(native, select_alpn,
+                             reinterpret_cast<void*>(static_cast<std::uintptr_t>(alpn)));
   return ctx;
 }
 

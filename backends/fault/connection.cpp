@@ -1,20 +1,20 @@
 #include "connection.hpp"
 
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
-#include <nlohmann/json.hpp>
-#include <string_view>
+#include <openssl/ssl.h>
 
-#include "common/echo_json.hpp"
-#include "control_api.hpp"
-#include "lb/http1/head_reader.hpp"
-#include "lb/http1/parser.hpp"
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ssl/error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "h2_connection.hpp"
+#include "http1_connection.hpp"
 #include "lb/net/endpoint.hpp"
-#include "lb/util/buffer.hpp"
-#include "reply_plan.hpp"
-#include "reply_writer.hpp"
-#include "response_head.hpp"
-#include "route.hpp"
+#include "lb/net/stream.hpp"
+#include "lb/net/watchdog.hpp"
+#include "preface.hpp"
 
 namespace lb::fault {
 
@@ -22,233 +22,97 @@ namespace {
 
 using asio::ip::tcp;
 constexpr auto kToken = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr std::size_t kReadBuffer = 16 * 1024;
-constexpr std::size_t kMaxHead = 32 * 1024;
-constexpr std::size_t kMaxEchoBody = 64ull * 1024 * 1024;
-constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
+// TCP accepted -> TLS handshake done; a client that sends nothing or stalls is dropped.
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+// The first read of a plain connection, handed on to whichever protocol it turns out to be
+// (HTTP/1.1 takes up to its read buffer's 16 KiB).
+constexpr std::size_t kFirstRead = 16 * 1024;
 
-class Connection {
+// Counts a connection as open for as long as it lives.
+class OpenConnection {
  public:
-  Connection(FaultServer& srv, tcp::socket socket)
-      : srv_(srv),
-        socket_(std::move(socket)),
-        buf_(kReadBuffer),
-        parser_(lb::http1::MessageKind::request, {8 * 1024, kMaxHead}),
-        writer_(socket_, srv.stats) {
-    std::error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
-    auto ep = socket_.remote_endpoint(ec);
-    peer_ = ec ? "unknown peer" : lb::net::endpoint_text(ep);
-    srv_.stats.connection_opened();
-  }
-  ~Connection() { srv_.stats.connection_closed(); }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  asio::awaitable<void> run() {
-    bool we_end = false;
-    for (;;) {
-      bool more = co_await read_head(we_end);
-      if (!more) break;
-      more = co_await serve_request();
-      if (!more) {
-        we_end = true;
-        break;
-      }
-    }
-    co_await writer_.finish(we_end);
-  }
+  explicit OpenConnection(Stats& stats) : stats_(stats) { stats_.connection_opened(); }
+  ~OpenConnection() { stats_.connection_closed(); }
+  OpenConnection(const OpenConnection&) = delete;
+  OpenConnection& operator=(const OpenConnection&) = delete;
 
  private:
-  // False when the connection is done; `rejected` is set when an error reply went out.
-  asio::awaitable<bool> read_head(bool& rejected) {
-    parser_.start();
-    buf_.compact();  // only pipelined leftovers move; head spans are offsets from base()
-    std::size_t pos = 0;
-    for (;;) {
-      auto step = lb::http1::advance_head(parser_, buf_, pos, kMaxHead);
-      if (step == lb::http1::HeadProgress::complete) {
-        buf_.consume(pos);
-        head_bytes_ = pos;
-        co_return true;
-      }
-      if (step == lb::http1::HeadProgress::error) {
-        rejected = true;
-        auto e = static_cast<lb::http1::errc>(parser_.error().value());
-        co_await reject(lb::http1::status_for(e), parser_.error_reason());
-        co_return false;
-      }
-      if (step == lb::http1::HeadProgress::too_large) {
-        rejected = true;
-        co_await reject(431, "request head is larger than the limit");
-        co_return false;
-      }
-      bool got = co_await read_more();
-      if (!got) co_return false;
-    }
-  }
-
-  // Malformed input: an error reply, then the connection ends.
-  asio::awaitable<void> reject(int status, std::string_view reason) {
-    srv_.log->debug("{}: {} ({})", peer_, status, reason);
-    srv_.stats.count_bad_request();
-    srv_.stats.count_status(status);
-    std::string body = std::string(reason) + "\n";
-    HeadSpec s{status, srv_.id, 0, "text/plain", body.size(), false, "close", {}};
-    co_await writer_.write(head_text(s) + body);
-  }
-
-  asio::awaitable<bool> read_more() {
-    auto space = buf_.free_space();
-    auto [ec, n] =
-        co_await socket_.async_read_some(asio::buffer(space.data(), space.size()), kToken);
-    if (ec || n == 0) co_return false;
-    buf_.commit(n);
-    co_return true;
-  }
-
-  // Reads the rest of the request body; keeps up to `limit` bytes of it in body_ when `keep`
-  // (else discards it). `too_large` is set when a kept body passes the limit. False when the
-  // connection must end.
-  asio::awaitable<bool> read_body(bool keep, std::size_t limit, bool& too_large) {
-    const lb::http1::Head& h = parser_.head();
-    body_.clear();
-    too_large = false;
-    if (keep && h.has_content_length && h.content_length > limit) {
-      too_large = true;
-      co_return false;
-    }
-    parser_.set_body_output(lb::http1::BodyOutput::raw);
-    if (h.expect_continue && h.has_body && !h.is_http10() && buf_.empty()) {
-      bool sent = co_await writer_.write(k100Continue, false);
-      if (!sent) co_return false;
-    }
-    for (;;) {
-      auto r = parser_.parse(buf_.base(), buf_.begin_offset(), buf_.begin_offset() + buf_.size());
-      buf_.consume(r.consumed);
-      body_bytes_ += r.consumed;
-      if (r.event == lb::http1::Parser::Event::error) {
-        auto e = static_cast<lb::http1::errc>(parser_.error().value());
-        co_await reject(lb::http1::status_for(e), parser_.error_reason());
-        co_return false;
-      }
-      if (keep) {
-        for (auto piece : parser_.output()) {
-          if (body_.size() + piece.size() > limit) {
-            too_large = true;
-            co_return false;
-          }
-          body_.append(piece.data(), piece.size());
-        }
-      }
-      parser_.clear_output();
-      if (r.event == lb::http1::Parser::Event::message_done) co_return true;
-      if (r.event == lb::http1::Parser::Event::body) continue;
-      buf_.compact();
-      bool got = co_await read_more();
-      if (!got) co_return false;
-    }
-  }
-
-  // Handles the request whose head was just read. False when the connection must end.
-  asio::awaitable<bool> serve_request() {
-    const lb::http1::Head& h = parser_.head();
-    // Later reads may overwrite the head's bytes, so what is needed of it is copied now.
-    target_.assign(h.target.in(buf_.base()));
-    std::string_view method = h.method;  // static storage in llhttp
-    bool http10 = h.is_http10();
-    Route route = route_request(target_);
-    body_bytes_ = 0;
-    if (route.endpoint == Endpoint::control) co_return co_await serve_control(method, route.path);
-
-    std::uint64_t number = srv_.stats.count_request(method, route.path);
-    Decision decision = srv_.decider.decide();
-    ReplyPlan plan = plan_reply(route, decision, srv_.id);
-    srv_.log->info("{} \"{} {}\" #{} {} ({})", peer_, method, target_, number, reply_text(plan),
-                   source_text(plan.source));
-    if (plan.kind == ReplyKind::echo)
-      echo_ = lb::backends::echo_head(srv_.id, h, target_, buf_.base());
-    bool keep_alive = false;
-    if (!plan.ends_connection()) {
-      bool too_large = false;
-      bool read = co_await read_body(plan.kind == ReplyKind::echo, kMaxEchoBody, too_large);
-      srv_.stats.add_received(head_bytes_ + body_bytes_);
-      if (too_large) {
-        plan.kind = ReplyKind::text;
-        plan.status = 413;
-        plan.content_type = "text/plain";
-        plan.body = "echo body is larger than 64 MiB\n";
-      } else if (!read) {
-        co_return false;
-      }
-      keep_alive = !too_large && parser_.keep_alive();
-      if (plan.kind == ReplyKind::echo) {
-        lb::backends::finish_echo(echo_, body_, plan.body);
-        plan.kind = ReplyKind::text;
-      }
-    } else {
-      srv_.stats.add_received(head_bytes_);
-    }
-    ReplyContext ctx{srv_.id, number, method == "HEAD", http10, keep_alive};
-    co_return co_await writer_.send(plan, ctx);
-  }
-
-  asio::awaitable<bool> serve_control(std::string_view method, std::string_view path) {
-    bool too_large = false;
-    bool read = co_await read_body(true, kMaxControlBody, too_large);
-    ControlReply reply;
-    if (too_large) {
-      reply = control_error(413, "control body is larger than 1 MiB");
-    } else if (!read) {
-      co_return false;
-    } else {
-      reply = handle_control(method, path, body_, srv_.decider, srv_.stats);
-      srv_.log->info("{} \"{} {}\" control {}", peer_, method, target_, reply.status);
-    }
-    bool keep_alive = !too_large && parser_.keep_alive();
-    std::string allow = reply.allow.empty() ? "" : "Allow: " + reply.allow + "\r\n";
-    HeadSpec s{reply.status,
-               srv_.id,
-               0,
-               "application/json",
-               reply.body.size(),
-               false,
-               !keep_alive                  ? "close"
-               : parser_.head().is_http10() ? "keep-alive"
-                                            : "",
-               allow};
-    std::string out = head_text(s);
-    if (method != "HEAD") out += reply.body;
-    bool sent = co_await writer_.write(out, false);
-    co_return sent&& keep_alive;
-  }
-
-  // For the log: "503", "503 after 100 ms", "reset", "bytes".
-  static std::string reply_text(const ReplyPlan& plan) {
-    std::string text = plan.kind == ReplyKind::text ? std::to_string(plan.status)
-                                                    : std::string(reply_kind_text(plan.kind));
-    if (plan.wait_ms > 0) text += " after " + std::to_string(plan.wait_ms) + " ms";
-    return text;
-  }
-
-  FaultServer& srv_;
-  tcp::socket socket_;
-  lb::util::Buffer buf_;
-  lb::http1::Parser parser_;
-  ReplyWriter writer_;
-  std::string peer_;
-  std::string target_;
-  std::string body_;
-  std::size_t head_bytes_ = 0;
-  std::uint64_t body_bytes_ = 0;
-  nlohmann::ordered_json echo_;
+  Stats& stats_;
 };
+
+// The server side of the TLS handshake, bounded by kHandshakeTimeout. False when it failed
+// (one log line says why).
+asio::awaitable<bool> handshake(FaultServer& srv, lb::net::Stream& stream,
+                                const std::string& peer) {
+  auto& tls = stream.start_tls(*srv.tls);
+  lb::net::Watchdog watchdog(stream.get_executor());
+  watchdog.arm(stream.socket(), kHandshakeTimeout);
+  auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, kToken);
+  watchdog.stop();
+  if (!ec) co_return true;
+  if (watchdog.expired()) {
+    srv.log->info("{}: TLS handshake timed out after {} s", peer,
+                  std::chrono::seconds(kHandshakeTimeout).count());
+  } else if (ec.category() == asio::error::get_ssl_category()) {
+    srv.log->info("{}: TLS handshake failed: {}", peer, ec.message());
+  } else {
+    srv.log->debug("{}: TLS handshake failed: {}", peer, ec.message());
+  }
+  co_return false;
+}
+
+bool alpn_selected_h2(lb::net::Stream& stream) {
+  const unsigned char* p = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(stream.tls()->native_handle(), &p, &len);
+  return std::string_view(reinterpret_cast<const char*>(p), p == nullptr ? 0 : len) == "h2";
+}
 
 }  // namespace
 
 asio::awaitable<void> serve_connection(FaultServer& srv, tcp::socket socket) {
-  Connection conn(srv, std::move(socket));
-  co_await conn.run();
+  OpenConnection open(srv.stats);
+  std::error_code ec;
+  // Also for TLS: the session tickets sent after a TLS 1.3 handshake would otherwise hold
+  // the first reply back until the client's delayed ACK.
+  socket.set_option(tcp::no_delay(true), ec);
+  auto ep = socket.remote_endpoint(ec);
+  std::string peer = ec ? "unknown peer" : lb::net::endpoint_text(ep);
+  auto stream = std::make_unique<lb::net::Stream>(std::move(socket));
+
+  bool h2 = false;
+  std::string initial;
+  if (srv.tls) {
+    bool ok = co_await handshake(srv, *stream, peer);
+    if (!ok) {
+      stream->socket().close(ec);
+      co_return;
+    }
+    h2 = alpn_selected_h2(*stream);
+  } else if (srv.h2) {
+    // RFC 9113 §3.3: prior knowledge; the preface is the first thing the client sends.
+    initial.resize(kFirstRead);
+    std::size_t have = 0;
+    for (;;) {
+      auto [rec, n] = co_await stream->async_read_some(
+          asio::buffer(initial.data() + have, initial.size() - have), kToken);
+      if (rec || n == 0) {
+        stream->socket().close(ec);
+        co_return;
+      }
+      have += n;
+      auto match = match_preface({initial.data(), have});
+      if (match == PrefaceMatch::need_more) continue;
+      h2 = match == PrefaceMatch::h2;
+      break;
+    }
+    initial.resize(have);
+  }
+  if (h2) {
+    co_await serve_h2(srv, std::move(stream), std::move(peer), std::move(initial));
+  } else {
+    co_await serve_http1(srv, *stream, std::move(peer), initial);
+  }
 }
 
 }  // namespace lb::fault

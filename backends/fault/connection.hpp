@@ -1,30 +1,17 @@
 #pragma once
 
-// One fault_backend client connection: reads HTTP/1.1 requests (keep-alive, pipelining),
-// answers control calls, and has every other request decided and carried out.
-
-#include <spdlog/logger.h>
+// One accepted fault_backend connection: the TLS handshake (--tls), then the protocol the
+// client speaks: HTTP/2 when ALPN selected h2, or on a plain connection when the first bytes
+// are the HTTP/2 connection preface (h2c with prior knowledge, RFC 9113 §3.3); else HTTP/1.x.
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
-#include <memory>
-#include <string>
 
-#include "decider.hpp"
-#include "stats.hpp"
+#include "fault_server.hpp"
 
 namespace lb::fault {
 
-// What all connections of the server share; lives on the server's single loop and must
-// outlive its io_context.
-struct FaultServer {
-  std::string id;
-  std::shared_ptr<spdlog::logger> log;
-  Decider decider;
-  Stats stats;
-};
-
-// Serves `socket` until either side ends the connection.
+// Serves `socket` until either side ends the connection; counts it in srv.stats while open.
 asio::awaitable<void> serve_connection(FaultServer& srv, asio::ip::tcp::socket socket);
 
 }  // namespace lb::fault

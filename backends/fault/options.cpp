@@ -37,7 +37,20 @@ FaultOptions parse_fault_options(lb::backends::ArgCursor args) {
       return opt;
     }
     if (lb::backends::parse_server_flag(args, opt.server)) continue;
-    if (flag == "--mode") {
+    if (lb::backends::parse_tls_flag(args, opt.tls)) continue;
+    if (flag == "--no-h2") {
+      if (args.raw() != "--no-h2") throw UsageError("--no-h2 takes no value");
+      opt.h2 = false;
+    } else if (flag == "--h2-goaway-after") {
+      opt.settings.h2_goaway_after =
+          static_cast<std::uint32_t>(need_uint(args.value(), kMaxH2Setting, flag));
+    } else if (flag == "--h2-max-streams") {
+      opt.settings.h2_max_streams =
+          static_cast<std::uint32_t>(need_uint(args.value(), kMaxH2Setting, flag));
+    } else if (flag == "--h2-window") {
+      opt.settings.h2_window =
+          static_cast<std::uint32_t>(need_uint(args.value(), kMaxH2Window, flag));
+    } else if (flag == "--mode") {
       opt.settings.mode = need(parse_mode(args.value()), flag);
     } else if (flag == "--latency-ms") {
       opt.settings.latency_ms = static_cast<std::uint32_t>(need_uint(args.value(), kMaxMs, flag));
@@ -56,17 +69,27 @@ FaultOptions parse_fault_options(lb::backends::ArgCursor args) {
       throw UsageError("unknown option '" + std::string(args.raw()) + "'");
     }
   }
+  lb::backends::check_tls_options(opt.tls);
   return opt;
 }
 
 std::string fault_usage() {
   return "usage: fault_backend [options]\n"
-         "An HTTP/1.1 backend that misbehaves on request: by path (/status/503, /delay/200,\n"
-         "/drip, /bytes/N, /stream/N, /echo, /health, /reset, /close, /hang, /truncate,\n"
-         "/reset-mid-body, /garbage, /bad-chunk, /slow-headers), by a script of the next\n"
-         "responses, or by a mode for every request. Control API on the same port: /_fault/.\n"
+         "An HTTP/1.1 and HTTP/2 backend that misbehaves on request: by path (/status/503,\n"
+         "/delay/200, /drip, /bytes/N, /stream/N, /echo, /health, /trailers, /cookies, /reset,\n"
+         "/close, /hang, /truncate, /reset-mid-body, /garbage, /bad-chunk, /slow-headers,\n"
+         "/h2/rst-stream, /h2/goaway, /h2/slow-window), by a script of the next responses, or\n"
+         "by a mode for every request. Control API on the same port: /_fault/. HTTP/2 is h2c\n"
+         "with prior knowledge on a plain port, ALPN h2 with --tls.\n"
          "\n" +
          lb::backends::server_flags_help(kDefaultPort, kDefaultId) +
+         lb::backends::tls_flags_help("h2 or http/1.1") +
+         "  --no-h2             HTTP/1.1 only: ALPN selects http/1.1, no h2c preface detection\n"
+         "  --h2-max-streams N  SETTINGS_MAX_CONCURRENT_STREAMS (default 100)\n"
+         "  --h2-window N       SETTINGS_INITIAL_WINDOW_SIZE in bytes, 0-2147483647 (default\n"
+         "                      65535); the connection window is raised to N when larger\n"
+         "  --h2-goaway-after N every HTTP/2 connection sends GOAWAY after its N-th stream\n"
+         "                      (default 0 = never)\n" +
          "  --mode MODE         up|down|reset|hang for every request (default up)\n"
          "  --latency-ms N      wait N ms before every reply (default 0)\n"
          "  --error-rate P      share 0-1 of requests that get the --error reply (default 0)\n"

@@ -8,6 +8,7 @@
 
 #include "action.hpp"
 #include "common/server_options.hpp"
+#include "common/tls_options.hpp"
 #include "decider.hpp"
 #include "settings.hpp"
 
@@ -20,12 +21,15 @@ struct FaultOptions {
   enum class Command { run, help, version };
   Command command = Command::run;
   lb::backends::ServerOptions server;  // port 9003, id fault_backend
-  Settings settings;                   // --mode, --latency-ms, --error-rate, --seed, --error
+  lb::backends::TlsOptions tls;        // --tls, --cert, --key
+  bool h2 = true;                      // false with --no-h2: HTTP/1.1 only
+  Settings settings;                   // --mode, --latency-ms, --error-rate, --seed, --error,
+                                       // --h2-goaway-after, --h2-max-streams, --h2-window
   std::vector<Action> script;          // --script
 };
 
 // Parses the arguments after the program name. Throws lb::backends::UsageError (one line
-// naming the flag) for an unknown flag or a bad value.
+// naming the flag) for an unknown flag, a bad value, or TLS flags that do not go together.
 FaultOptions parse_fault_options(lb::backends::ArgCursor args);
 
 // The --help text.

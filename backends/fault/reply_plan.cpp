@@ -103,6 +103,28 @@ ReplyPlan plan_path(const Route& r, std::string_view id) {
       return plan_action({ActionKind::garbage, 0});
     case Endpoint::bad_chunk:
       return plan_action({ActionKind::bad_chunk, 0});
+    case Endpoint::trailers:
+      p = text(200, "trailers");
+      p.trailers = {{"x-checksum", "abc123"}, {"x-trailer-2", "two"}};
+      return p;
+    case Endpoint::cookies:
+      p = text(200, "cookies");
+      p.fields = {
+          {"set-cookie", "a=1"}, {"set-cookie", "b=2; Path=/"}, {"set-cookie", "c=3; HttpOnly"}};
+      return p;
+    case Endpoint::h2_rst_stream:
+      p.kind = ReplyKind::rst_stream;
+      p.h2_code = r.h2_code;
+      p.after_headers = r.after_headers;
+      return p;
+    case Endpoint::h2_goaway:
+      p = text(200, "goaway");
+      p.goaway = true;
+      return p;
+    case Endpoint::h2_slow_window:
+      p = text(200, hello_body(id));
+      p.slow_window = true;
+      return p;
     case Endpoint::hello:
     case Endpoint::control:
       break;
@@ -115,8 +137,30 @@ ReplyPlan plan_path(const Route& r, std::string_view id) {
 std::string_view reply_kind_text(ReplyKind kind) {
   static constexpr std::string_view kNames[] = {
       "text",           "echo",      "bytes",   "stream", "drip",  "slow-headers", "truncate",
-      "reset-mid-body", "bad-chunk", "garbage", "reset",  "close", "hang"};
+      "reset-mid-body", "bad-chunk", "garbage", "reset",  "close", "hang",         "rst-stream"};
   return kNames[static_cast<std::size_t>(kind)];
+}
+
+std::string reply_summary(const ReplyPlan& plan) {
+  std::string text = plan.kind == ReplyKind::text ? std::to_string(plan.status)
+                                                  : std::string(reply_kind_text(plan.kind));
+  if (plan.wait_ms > 0) text += " after " + std::to_string(plan.wait_ms) + " ms";
+  return text;
+}
+
+ReplyPlan http1_equivalent(ReplyPlan plan) {
+  if (plan.kind != ReplyKind::rst_stream) return plan;
+  if (!plan.after_headers) {
+    plan.kind = ReplyKind::reset;
+    plan.fault = ActionKind::reset;
+    return plan;
+  }
+  plan.kind = ReplyKind::reset_mid_body;
+  plan.fault = ActionKind::reset_mid_body;
+  plan.content_type = "application/octet-stream";
+  plan.length = kDefaultTruncateLength;
+  plan.sent = 0;
+  return plan;
 }
 
 bool ReplyPlan::ends_connection() const {

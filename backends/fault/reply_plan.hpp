@@ -1,13 +1,15 @@
 #pragma once
 
 // The reply to one non-control request, decided from its route and the Decider's decision,
-// before any byte is written. Protocol-neutral: the HTTP/1.1 writer carries it out today; an
-// HTTP/2 writer would carry out the same plan on a stream.
+// before any byte is written. Protocol-neutral: the HTTP/1.1 writer (reply_writer) and the
+// HTTP/2 connection (h2_reply) carry out the same plan, each in its own framing.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "action.hpp"
 #include "decider.hpp"
@@ -29,7 +31,11 @@ enum class ReplyKind {
   reset,           // RST, nothing sent
   close,           // FIN, nothing sent
   hang,            // nothing, ever
+  rst_stream,      // HTTP/2: RST_STREAM(h2_code), before or after the response HEADERS
 };
+
+// A header or trailer field of a reply; names in lower case (RFC 9113 §8.2.1).
+using Field = std::pair<std::string, std::string>;
 
 // What /garbage sends: 28 bytes (NUL included) that no HTTP/1.x client can take for a
 // status line.
@@ -51,15 +57,28 @@ struct ReplyPlan {
   std::uint64_t chunk_size = 0;       // stream
   std::uint32_t spread_ms = 0;        // drip, slow_headers
   std::optional<std::uint64_t> seed;  // bytes, stream content
+  std::vector<Field> fields;          // more response header fields (e.g. set-cookie)
+  std::vector<Field> trailers;        // text: response trailers (chunked over HTTP/1.1)
+  std::uint32_t h2_code = 0;          // rst_stream: the RST_STREAM error code
+  bool after_headers = false;         // rst_stream: reset after sending the response HEADERS
+  bool goaway = false;                // /h2/goaway: the connection ends after this reply
+  bool slow_window = false;           // /h2/slow-window: the request body gets no credit
 
-  // Whether the connection ends after this reply whatever the request asked.
+  // Whether an HTTP/1.1 connection ends after this reply whatever the request asked.
   bool ends_connection() const;
 };
 
 // "text", "echo", "bytes", "reset-mid-body", ... (for logs).
 std::string_view reply_kind_text(ReplyKind kind);
+// For the log: "503", "503 after 100 ms", "reset", "bytes".
+std::string reply_summary(const ReplyPlan& plan);
 
 ReplyPlan plan_reply(const Route& route, const Decision& decision, std::string_view server_id);
+
+// What an HTTP/1.1 connection does instead of an HTTP/2-only plan: rst_stream becomes a TCP
+// reset (reset), or with after_headers a head with Content-Length 100 and then a reset
+// (reset_mid_body with nothing sent); every other plan comes back unchanged.
+ReplyPlan http1_equivalent(ReplyPlan plan);
 
 // "Hello from <id>\n"
 std::string hello_body(std::string_view server_id);

@@ -1,8 +1,5 @@
 #include "reply_writer.hpp"
 
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
-
 #include <algorithm>
 #include <array>
 #include <asio/experimental/as_tuple.hpp>
@@ -16,6 +13,7 @@
 #include "body_pattern.hpp"
 #include "lb/util/strings.hpp"
 #include "response_head.hpp"
+#include "socket_end.hpp"
 
 namespace lb::fault {
 
@@ -27,20 +25,19 @@ constexpr auto kToken = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t kPiece = 64 * 1024;
 // /drip sends at most this many pieces, whatever its byte count.
 constexpr std::uint64_t kMaxDripPieces = 1000;
-// How long a reset waits for written bytes to be acknowledged before it resets anyway.
-constexpr int kResetWaitMs = 2000;
 
 std::string_view connection_value(const ReplyContext& ctx) {
   if (!ctx.keep_alive) return "close";
   return ctx.http10 ? "keep-alive" : "";
 }
 
-HeadSpec base_spec(const ReplyPlan& plan, const ReplyContext& ctx) {
+HeadSpec base_spec(const ReplyPlan& plan, const ReplyContext& ctx, std::string_view fields) {
   HeadSpec s;
   s.status = plan.status;
   s.server = ctx.server_id;
   s.request_number = ctx.request_number;
   s.content_type = plan.content_type;
+  s.extra = fields;
   return s;
 }
 
@@ -53,9 +50,13 @@ std::uint64_t share(std::uint64_t total, std::uint64_t i, std::uint64_t pieces) 
 }  // namespace
 
 asio::awaitable<bool> ReplyWriter::send(const ReplyPlan& plan, const ReplyContext& ctx) {
+  fields_.clear();
+  for (const auto& [name, value] : plan.fields) fields_ += name + ": " + value + "\r\n";
   co_await wait(plan.wait_ms);
   switch (plan.kind) {
     case ReplyKind::text:
+      if (!plan.trailers.empty() && !ctx.http10) co_return co_await send_with_trailers(plan, ctx);
+      co_return co_await send_text(plan, ctx);
     case ReplyKind::echo:
       co_return co_await send_text(plan, ctx);
     case ReplyKind::bytes:
@@ -74,20 +75,21 @@ asio::awaitable<bool> ReplyWriter::send(const ReplyPlan& plan, const ReplyContex
 }
 
 asio::awaitable<bool> ReplyWriter::write(std::string_view bytes, bool counted) {
-  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes), kToken);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), kToken);
   if (counted) stats_.add_sent(n);
+  if (ec) failed_ = true;
   co_return !ec;
 }
 
 asio::awaitable<void> ReplyWriter::wait(std::uint32_t ms) {
   if (ms == 0) co_return;
-  asio::steady_timer timer(socket_.get_executor(), std::chrono::milliseconds(ms));
+  asio::steady_timer timer(stream_.get_executor(), std::chrono::milliseconds(ms));
   co_await timer.async_wait(kToken);
 }
 
 asio::awaitable<bool> ReplyWriter::send_text(const ReplyPlan& plan, const ReplyContext& ctx) {
   bool has_body = status_has_body(plan.status);
-  HeadSpec s = base_spec(plan, ctx);
+  HeadSpec s = base_spec(plan, ctx, fields_);
   s.connection = connection_value(ctx);
   if (has_body) {
     s.content_length = plan.body.size();
@@ -96,6 +98,33 @@ asio::awaitable<bool> ReplyWriter::send_text(const ReplyPlan& plan, const ReplyC
   }
   std::string out = head_text(s);
   if (has_body && !ctx.head_only) out += plan.body;
+  stats_.count_status(plan.status);
+  bool ok = co_await write(out);
+  co_return ok&& ctx.keep_alive;
+}
+
+// RFC 9112 §7.1.2: the body as one chunk, then the trailer section (announced in Trailer).
+asio::awaitable<bool> ReplyWriter::send_with_trailers(const ReplyPlan& plan,
+                                                      const ReplyContext& ctx) {
+  std::string announce = "Trailer: ";
+  for (std::size_t i = 0; i < plan.trailers.size(); ++i) {
+    announce += (i == 0 ? "" : ", ") + plan.trailers[i].first;
+  }
+  fields_ += announce + "\r\n";
+  HeadSpec s = base_spec(plan, ctx, fields_);
+  s.chunked = true;
+  s.connection = connection_value(ctx);
+  std::string out = head_text(s);
+  if (!ctx.head_only) {
+    char hex[24];
+    if (!plan.body.empty()) {
+      out.append(hex, lb::util::format_hex(plan.body.size(), hex)).append("\r\n");
+      out.append(plan.body).append("\r\n");
+    }
+    out.append("0\r\n");
+    for (const auto& [name, value] : plan.trailers) out += name + ": " + value + "\r\n";
+    out.append("\r\n");
+  }
   stats_.count_status(plan.status);
   bool ok = co_await write(out);
   co_return ok&& ctx.keep_alive;
@@ -115,7 +144,7 @@ asio::awaitable<bool> ReplyWriter::write_pattern(std::optional<std::uint64_t> se
 }
 
 asio::awaitable<bool> ReplyWriter::send_generated(const ReplyPlan& plan, const ReplyContext& ctx) {
-  HeadSpec s = base_spec(plan, ctx);
+  HeadSpec s = base_spec(plan, ctx, fields_);
   s.content_length = plan.length;
   s.connection = connection_value(ctx);
   stats_.count_status(plan.status);
@@ -125,7 +154,7 @@ asio::awaitable<bool> ReplyWriter::send_generated(const ReplyPlan& plan, const R
 }
 
 asio::awaitable<bool> ReplyWriter::send_stream(const ReplyPlan& plan, const ReplyContext& ctx) {
-  HeadSpec s = base_spec(plan, ctx);
+  HeadSpec s = base_spec(plan, ctx, fields_);
   stats_.count_status(plan.status);
   if (ctx.http10) {
     // RFC 9112 §7: no chunked coding for HTTP/1.0; the body ends at the close.
@@ -162,7 +191,7 @@ asio::awaitable<bool> ReplyWriter::send_stream(const ReplyPlan& plan, const Repl
 }
 
 asio::awaitable<bool> ReplyWriter::send_drip(const ReplyPlan& plan, const ReplyContext& ctx) {
-  HeadSpec s = base_spec(plan, ctx);
+  HeadSpec s = base_spec(plan, ctx, fields_);
   s.content_length = plan.length;
   s.connection = connection_value(ctx);
   stats_.count_status(plan.status);
@@ -172,7 +201,7 @@ asio::awaitable<bool> ReplyWriter::send_drip(const ReplyPlan& plan, const ReplyC
   // Piece i of P goes out at start + duration * i / P, so the last byte leaves at duration.
   std::uint64_t pieces = std::min(plan.length, kMaxDripPieces);
   std::string stars(static_cast<std::size_t>(std::min<std::uint64_t>(plan.length, kPiece)), '*');
-  asio::steady_timer timer(socket_.get_executor());
+  asio::steady_timer timer(stream_.get_executor());
   auto start = Clock::now();
   for (std::uint64_t i = 1; i <= pieces; ++i) {
     timer.expires_at(start + std::chrono::milliseconds(share(plan.spread_ms, i, pieces)));
@@ -190,13 +219,13 @@ asio::awaitable<bool> ReplyWriter::send_drip(const ReplyPlan& plan, const ReplyC
 
 asio::awaitable<bool> ReplyWriter::send_slow_headers(const ReplyPlan& plan,
                                                      const ReplyContext& ctx) {
-  HeadSpec s = base_spec(plan, ctx);
+  HeadSpec s = base_spec(plan, ctx, fields_);
   s.content_length = plan.body.size();
   s.connection = connection_value(ctx);
   auto lines = head_lines(s);
   stats_.count_status(plan.status);
   // Line k of L goes out at start + delay * k / (L - 1): the head is complete at delay.
-  asio::steady_timer timer(socket_.get_executor());
+  asio::steady_timer timer(stream_.get_executor());
   auto start = Clock::now();
   for (std::size_t k = 0; k < lines.size(); ++k) {
     if (k > 0) {
@@ -216,10 +245,10 @@ asio::awaitable<bool> ReplyWriter::send_slow_headers(const ReplyPlan& plan,
 
 asio::awaitable<void> ReplyWriter::send_broken(const ReplyPlan& plan, const ReplyContext& ctx) {
   stats_.count_fault(plan.fault);
-  HeadSpec s = base_spec(plan, ctx);
+  HeadSpec s = base_spec(plan, ctx, fields_);
   switch (plan.kind) {
     case ReplyKind::reset:
-      co_await reset();
+      co_await reset_connection(stream_);
       co_return;
     case ReplyKind::hang:
       co_await hang();
@@ -242,7 +271,7 @@ asio::awaitable<void> ReplyWriter::send_broken(const ReplyPlan& plan, const Repl
       bool ok = co_await write(head_text(s));
       if (ok && !ctx.head_only) co_await write_pattern(std::nullopt, plan.sent);
       if (plan.kind == ReplyKind::reset_mid_body) {
-        co_await reset();
+        co_await reset_connection(stream_);
         co_return;
       }
       break;
@@ -253,52 +282,25 @@ asio::awaitable<void> ReplyWriter::send_broken(const ReplyPlan& plan, const Repl
   co_await finish(true);
 }
 
-asio::awaitable<void> ReplyWriter::reset() {
-  if (!socket_.is_open()) co_return;
-  // An RST discards what the kernel still holds for the peer: let the bytes written so far
-  // be acknowledged first, so the peer reads them and then the reset, every time.
-  asio::steady_timer timer(socket_.get_executor());
-  for (int i = 0; i < kResetWaitMs; ++i) {
-    int queued = 0;
-    if (::ioctl(socket_.native_handle(), SIOCOUTQ, &queued) != 0 || queued == 0) break;
-    timer.expires_after(std::chrono::milliseconds(1));
-    co_await timer.async_wait(kToken);
-  }
-  std::error_code ec;
-  socket_.set_option(asio::socket_base::linger(true, 0), ec);
-  socket_.close(ec);
-}
-
 asio::awaitable<void> ReplyWriter::hang() {
   std::array<char, 16 * 1024> sink;
   for (;;) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sink), kToken);
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(sink), kToken);
     if (ec || n == 0) break;
     stats_.add_received(n);
   }
   std::error_code ec;
-  socket_.close(ec);
+  stream_.socket().close(ec);
 }
 
 asio::awaitable<void> ReplyWriter::finish(bool graceful) {
-  if (!socket_.is_open()) co_return;
-  std::error_code ec;
+  if (!stream_.socket().is_open()) co_return;
   if (graceful) {
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-    asio::steady_timer timer(socket_.get_executor(), std::chrono::milliseconds(kLingerMs));
-    timer.async_wait([this](std::error_code tec) {
-      std::error_code ignored;
-      if (!tec) socket_.cancel(ignored);
-    });
-    std::array<char, 16 * 1024> sink;
-    for (;;) {
-      auto [rec, n] = co_await socket_.async_read_some(asio::buffer(sink), kToken);
-      if (rec || n == 0) break;
-      stats_.add_received(n);
-    }
-    timer.cancel();
+    std::uint64_t drained = co_await close_gracefully(stream_, !failed_);
+    stats_.add_received(drained);
   }
-  socket_.close(ec);
+  std::error_code ec;
+  stream_.socket().close(ec);
 }
 
 }  // namespace lb::fault

@@ -1,14 +1,15 @@
 #pragma once
 
-// The output side of one fault_backend connection: carries out a ReplyPlan on the socket
-// (HTTP/1.1 framing, timed drips, partial bodies, resets), and ends the connection. Runs on
-// the server's single loop; the Connection that owns the socket owns this too.
+// The output side of one fault_backend HTTP/1.1 connection: carries out a ReplyPlan on the
+// stream (HTTP/1.1 framing, timed drips, partial bodies, resets), and ends the connection.
+// Runs on the server's single loop; whoever owns the stream owns this too.
 
 #include <asio/awaitable.hpp>
-#include <asio/ip/tcp.hpp>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
+#include "lb/net/stream.hpp"
 #include "reply_plan.hpp"
 #include "stats.hpp"
 
@@ -25,27 +26,26 @@ struct ReplyContext {
 
 class ReplyWriter {
  public:
-  ReplyWriter(asio::ip::tcp::socket& socket, Stats& stats) : socket_(socket), stats_(stats) {}
+  ReplyWriter(lb::net::Stream& stream, Stats& stats) : stream_(stream), stats_(stats) {}
 
-  // Carries out `plan`: waits plan.wait_ms, then writes (or resets, closes, hangs). Response
-  // heads, faults and bytes go into the stats. Returns true when the connection may carry
-  // another request; when false the caller ends the connection with finish().
+  // Carries out `plan` (an HTTP/2-only plan as http1_equivalent says): waits plan.wait_ms,
+  // then writes (or resets, closes, hangs). Response heads, faults and bytes go into the
+  // stats. Returns true when the connection may carry another request; when false the caller
+  // ends the connection with finish().
   asio::awaitable<bool> send(const ReplyPlan& plan, const ReplyContext& ctx);
 
   // Writes all of `bytes`; counted in bytes_sent unless `counted` is false (control replies).
   // False when the peer is gone.
   asio::awaitable<bool> write(std::string_view bytes, bool counted = true);
 
-  // Ends the connection: with `graceful`, a FIN, then input is read and discarded until the
-  // peer closes (at most kLinger), so the peer reads our last reply instead of a reset caused
-  // by bytes we did not read; otherwise just closed. No-op once the socket is closed.
+  // Ends the connection: with `graceful`, as close_gracefully does (a close_notify first on
+  // TLS unless the session failed); otherwise just closed. No-op once the socket is closed.
   asio::awaitable<void> finish(bool graceful);
-
-  static constexpr std::uint32_t kLingerMs = 1000;
 
  private:
   asio::awaitable<void> wait(std::uint32_t ms);
   asio::awaitable<bool> send_text(const ReplyPlan& plan, const ReplyContext& ctx);
+  asio::awaitable<bool> send_with_trailers(const ReplyPlan& plan, const ReplyContext& ctx);
   asio::awaitable<bool> send_generated(const ReplyPlan& plan, const ReplyContext& ctx);
   asio::awaitable<bool> send_stream(const ReplyPlan& plan, const ReplyContext& ctx);
   asio::awaitable<bool> send_drip(const ReplyPlan& plan, const ReplyContext& ctx);
@@ -53,13 +53,13 @@ class ReplyWriter {
   asio::awaitable<void> send_broken(const ReplyPlan& plan, const ReplyContext& ctx);
   // Pattern bytes [0, n) of a body, in pieces.
   asio::awaitable<bool> write_pattern(std::optional<std::uint64_t> seed, std::uint64_t n);
-  // TCP RST (SO_LINGER 0), after what was written reached the peer.
-  asio::awaitable<void> reset();
   // Reads and discards until the peer closes or fails.
   asio::awaitable<void> hang();
 
-  asio::ip::tcp::socket& socket_;
+  lb::net::Stream& stream_;
   Stats& stats_;
+  std::string fields_;   // the plan's extra header fields as lines
+  bool failed_ = false;  // a write failed: no close_notify any more
 };
 
 }  // namespace lb::fault

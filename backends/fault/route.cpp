@@ -23,6 +23,11 @@ constexpr Fixed kFixed[] = {
     {"/bad-chunk", Endpoint::bad_chunk},
     {"/slow-headers", Endpoint::slow_headers},
     {"/drip", Endpoint::drip},
+    {"/trailers", Endpoint::trailers},
+    {"/cookies", Endpoint::cookies},
+    {"/h2/rst-stream", Endpoint::h2_rst_stream},
+    {"/h2/goaway", Endpoint::h2_goaway},
+    {"/h2/slow-window", Endpoint::h2_slow_window},
 };
 
 // The value of `key` in a query string ("a=1&b=2"), or nullopt.
@@ -117,6 +122,17 @@ void route_parameters(Route& r, std::string_view query) {
     case Endpoint::slow_headers:
       r.ms = kDefaultSlowHeadersMs;
       read_param(r, query, "delay_ms", 0, kMaxMs, r.ms);
+      break;
+    case Endpoint::h2_rst_stream:
+      if (auto code = query_value(query, "code")) {
+        auto c = parse_h2_error_code(*code);
+        if (!c) {
+          r.error = c.error;
+          break;
+        }
+        r.h2_code = *c;
+      }
+      read_param(r, query, "after_headers", 0, 1, r.after_headers);
       break;
     default:
       break;

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "h2_error_code.hpp"
+
 namespace lb::fault {
 
 enum class Endpoint {
@@ -26,6 +28,11 @@ enum class Endpoint {
   garbage,         // /garbage
   bad_chunk,       // /bad-chunk
   slow_headers,    // /slow-headers[?delay_ms=M]
+  trailers,        // /trailers: 200 "trailers" with response trailers
+  cookies,         // /cookies: 200 "cookies" with three Set-Cookie fields
+  h2_rst_stream,   // /h2/rst-stream[?code=C&after_headers=1]
+  h2_goaway,       // /h2/goaway
+  h2_slow_window,  // /h2/slow-window
   control,         // /_fault and everything under /_fault/
 };
 
@@ -51,6 +58,8 @@ struct Route {
   std::uint64_t chunk_size = kDefaultChunkSize;  // stream
   std::uint32_t ms = 0;                          // delay wait, drip and slow-headers spread
   std::optional<std::uint64_t> seed;             // bytes/stream content
+  std::uint32_t h2_code = kH2InternalError;      // h2_rst_stream: RST_STREAM error code
+  bool after_headers = false;                    // h2_rst_stream: reset after the HEADERS
   std::string error;  // bad parameters: the request gets 400 with this text
 };
 

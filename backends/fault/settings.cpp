@@ -54,6 +54,9 @@ nlohmann::ordered_json to_json(const Settings& s) {
   j["error_rate"] = s.error_rate;
   j["seed"] = s.seed;
   j["error"] = action_text(s.error);
+  j["h2_goaway_after"] = s.h2_goaway_after;
+  j["h2_max_streams"] = s.h2_max_streams;
+  j["h2_window"] = s.h2_window;
   return j;
 }
 
@@ -92,9 +95,19 @@ Parsed<Settings> apply_patch(const Settings& base, const nlohmann::json& patch) 
       auto a = parse_error_action(text);
       if (!a) return P::fail("error: " + a.error);
       s.error = *a;
+    } else if (key == "h2_goaway_after" || key == "h2_max_streams" || key == "h2_window") {
+      std::uint64_t max = key == "h2_window" ? kMaxH2Window : kMaxH2Setting;
+      if (!v.is_number_unsigned() || v.get<std::uint64_t>() > max) {
+        return P::fail(type_error(key, "an integer 0-" + std::to_string(max), v));
+      }
+      auto n = v.get<std::uint32_t>();
+      (key == "h2_goaway_after"  ? s.h2_goaway_after
+       : key == "h2_max_streams" ? s.h2_max_streams
+                                 : s.h2_window) = n;
     } else {
       return P::fail("unknown field '" + key +
-                     "' (expected mode, latency_ms, error_rate, seed, error)");
+                     "' (expected mode, latency_ms, error_rate, seed, error, h2_goaway_after, "
+                     "h2_max_streams, h2_window)");
     }
   }
   return P::ok(s);

@@ -61,6 +61,12 @@ nlohmann::ordered_json Stats::to_json() const {
   j["bytes_sent"] = bytes_sent_;
   j["connections_open"] = connections_open_;
   j["connections_total"] = connections_total_;
+  j["h2_connections_total"] = h2_connections_total_;
+  j["h2_streams_total"] = h2_streams_total_;
+  j["h2_streams_max_concurrent"] = h2_streams_max_concurrent_;
+  j["h2_refused_streams"] = h2_refused_streams_;
+  j["h2_resets_sent"] = h2_resets_sent_;
+  j["h2_goaways_sent"] = h2_goaways_sent_;
   return j;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 
 // Counters of what fault_backend saw, for GET /_fault/stats. Control calls are not counted
-// as requests and their bytes are not counted; their connections are.
+// as requests and their bytes are not counted; their connections (and HTTP/2 streams) are.
 
 #include <array>
 #include <cstdint>
@@ -37,6 +37,20 @@ class Stats {
   }
   void connection_closed() { --connections_open_; }
 
+  // HTTP/2 (connections are also counted by connection_opened):
+  // a connection started speaking HTTP/2;
+  void h2_connection_opened() { ++h2_connections_total_; }
+  // a stream was accepted, `open` streams (this one included) are open on its connection;
+  void h2_stream_opened(std::uint64_t open) {
+    ++h2_streams_total_;
+    if (open > h2_streams_max_concurrent_) h2_streams_max_concurrent_ = open;
+  }
+  // a stream above a GOAWAY's last-stream-id arrived and was left unprocessed;
+  void h2_stream_refused() { ++h2_refused_streams_; }
+  // an RST_STREAM or a GOAWAY frame was sent.
+  void h2_reset_sent() { ++h2_resets_sent_; }
+  void h2_goaway_sent() { ++h2_goaways_sent_; }
+
   // Zeroes every counter except the number of open connections.
   void reset();
 
@@ -44,7 +58,9 @@ class Stats {
   std::uint64_t connections_open() const { return connections_open_; }
 
   // {"requests", "by_path", "by_method", "by_status", "faults", "resets", "closes", "hangs",
-  //  "bad_requests", "bytes_received", "bytes_sent", "connections_open", "connections_total"}
+  //  "bad_requests", "bytes_received", "bytes_sent", "connections_open", "connections_total",
+  //  "h2_connections_total", "h2_streams_total", "h2_streams_max_concurrent",
+  //  "h2_refused_streams", "h2_resets_sent", "h2_goaways_sent"}
   nlohmann::ordered_json to_json() const;
 
  private:
@@ -60,6 +76,12 @@ class Stats {
   std::uint64_t bytes_sent_ = 0;
   std::uint64_t connections_open_ = 0;
   std::uint64_t connections_total_ = 0;
+  std::uint64_t h2_connections_total_ = 0;
+  std::uint64_t h2_streams_total_ = 0;
+  std::uint64_t h2_streams_max_concurrent_ = 0;  // on any one connection
+  std::uint64_t h2_refused_streams_ = 0;
+  std::uint64_t h2_resets_sent_ = 0;
+  std::uint64_t h2_goaways_sent_ = 0;
 };
 
 }  // namespace lb::fault

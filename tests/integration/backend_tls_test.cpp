@@ -1,6 +1,6 @@
 // backend1 and backend2 with --tls: HTTPS verified against the test CA, ALPN http/1.1,
 // keep-alive, close_notify, what happens to clients that do not speak TLS, and the start-up
-// errors of the TLS flags (which fault_backend does not take).
+// errors of the TLS flags (fault_backend's TLS, with ALPN h2, is in fault_h2_test.cpp).
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
@@ -337,18 +337,6 @@ TEST(BackendTlsCli, UnusableCertificateOrKeyExitsTwoNamingTheFile) {
   expect_one_line_error(run({"--cert", good.cert, "--key", test_pki().wrong_host.key}),
                         "the key in " + test_pki().wrong_host.key +
                             " does not match the certificate in " + good.cert);
-}
-
-TEST(BackendTlsCli, FaultBackendTakesNoTlsFlags) {
-  const auto& good = test_pki().good;
-  expect_one_line_error(run_program("fault_backend", {"--port", "0", "--tls", "--cert", good.cert,
-                                                      "--key", good.key}),
-                        "unknown option '--tls'");
-  expect_one_line_error(run_program("fault_backend", {"--port", "0", "--cert", good.cert}),
-                        "unknown option '--cert'");
-  auto help = run_program("fault_backend", {"--help"});
-  EXPECT_EQ(help.exit_code, 0);
-  EXPECT_EQ(help.out.find("--tls"), std::string::npos) << help.out;
 }
 
 }  // namespace

@@ -526,9 +526,11 @@ TEST(FaultBackendControl, ConfigScriptResetAndErrors) {
   auto fb = start_fault({"--latency-ms", "1", "--script", "503"});
   auto p = fb->port();
   EXPECT_EQ(control(p, "GET", "/_fault/config").dump(),
-            R"({"mode":"up","latency_ms":1,"error_rate":0.0,"seed":0,"error":"503"})");
+            R"({"mode":"up","latency_ms":1,"error_rate":0.0,"seed":0,"error":"503",)"
+            R"("h2_goaway_after":0,"h2_max_streams":100,"h2_window":65535})");
   EXPECT_EQ(control(p, "PUT", "/_fault/config", R"({"mode":"down","seed":5})").dump(),
-            R"({"mode":"down","latency_ms":1,"error_rate":0.0,"seed":5,"error":"503"})");
+            R"({"mode":"down","latency_ms":1,"error_rate":0.0,"seed":5,"error":"503",)"
+            R"("h2_goaway_after":0,"h2_max_streams":100,"h2_window":65535})");
   EXPECT_EQ(control(p, "PUT", "/_fault/config", R"({"mode":"sideways"})", 400)["error"],
             "mode: expected up, down, reset or hang, got 'sideways'");
   EXPECT_EQ(control(p, "POST", "/_fault/config", "nope", 400)["error"], "body is not valid JSON");
@@ -552,7 +554,8 @@ TEST(FaultBackendControl, ConfigScriptResetAndErrors) {
   EXPECT_EQ(http_get(url(p, "/")).status, 503);  // mode down
   auto reset = control(p, "POST", "/_fault/reset", "");
   EXPECT_EQ(reset.dump(), R"({"config":{"mode":"up","latency_ms":1,"error_rate":0.0,"seed":0,)"
-                          R"("error":"503"},"responses":["503"]})");
+                          R"("error":"503","h2_goaway_after":0,"h2_max_streams":100,)"
+                          R"("h2_window":65535},"responses":["503"]})");
   EXPECT_EQ(statuses(p, 2), "503 200");  // the start-up script again
   auto s = control(p, "GET", "/_fault/stats");
   EXPECT_EQ(s["requests"], 2);
@@ -595,7 +598,13 @@ TEST(FaultBackendControl, StatsCountExactly) {
                   {"bytes_received", requests.size() + reset_request.size()},
                   {"bytes_sent", received.size()},
                   {"connections_open", 2},
-                  {"connections_total", 3}})
+                  {"connections_total", 3},
+                  {"h2_connections_total", 0},
+                  {"h2_streams_total", 0},
+                  {"h2_streams_max_concurrent", 0},
+                  {"h2_refused_streams", 0},
+                  {"h2_resets_sent", 0},
+                  {"h2_goaways_sent", 0}})
                 .dump());
   control(p, "POST", "/_fault/reset");
   s = control(p, "GET", "/_fault/stats");

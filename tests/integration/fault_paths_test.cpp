@@ -10,12 +10,6 @@
 namespace it {
 namespace {
 
-nlohmann::json stats_of(const Process& fault) {
-  auto r = http_get(url(fault.port(), "/_fault/stats"));
-  EXPECT_EQ(r.status, 200) << r.body;
-  return nlohmann::json::parse(r.body);
-}
-
 struct Case {
   const char* path;
   int status;        // 0: the client sees a cut connection instead of a response
@@ -72,7 +66,7 @@ TEST(FaultThroughBalancer, GetOnAResettingBackendIsRetriedOnTheOther) {
   auto r = http_get(url(lb->port(), "/anything"));
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("Server"), "fine");
-  EXPECT_EQ(stats_of(*broken)["resets"], 1);
+  EXPECT_EQ(fault_stats(broken->port())["resets"], 1);
 }
 
 TEST(FaultThroughBalancer, PostOnAResettingBackendIsNeverSentTwice) {
@@ -82,8 +76,8 @@ TEST(FaultThroughBalancer, PostOnAResettingBackendIsNeverSentTwice) {
   auto r = http({.method = "POST", .url = url(lb->port(), "/orders"), .body = "n=1"});
   EXPECT_EQ(r.status, 502) << r.body;
   EXPECT_EQ(r.header("X-LB-Error"), "upstream_closed");
-  auto s_broken = stats_of(*broken);
-  auto s_fine = stats_of(*fine);
+  auto s_broken = fault_stats(broken->port());
+  auto s_fine = fault_stats(fine->port());
   EXPECT_EQ(s_broken["by_method"]["POST"], 1) << s_broken.dump();
   EXPECT_FALSE(s_fine["by_method"].contains("POST")) << s_fine.dump();
 }

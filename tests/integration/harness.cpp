@@ -385,6 +385,14 @@ std::unique_ptr<Process> start_fault(const std::vector<std::string>& extra) {
   return p;
 }
 
+std::string h2c_backend(std::uint16_t port) { return "h2c://127.0.0.1:" + std::to_string(port); }
+
+nlohmann::json fault_stats(std::uint16_t port) {
+  auto r = http_get(url(port, "/_fault/stats"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  return nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+}
+
 std::string url(std::uint16_t port, std::string_view path) {
   return "http://127.0.0.1:" + std::to_string(port) + std::string(path);
 }

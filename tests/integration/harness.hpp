@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -127,6 +128,8 @@ class RefusingPort {
 
 // "127.0.0.1:PORT" plus ",weight=N" when weight > 0: a -b value.
 std::string backend_arg(std::uint16_t port, unsigned weight = 0);
+// "h2c://127.0.0.1:PORT": a -b value for HTTP/2 with prior knowledge.
+std::string h2c_backend(std::uint16_t port);
 
 // load_balancer listening on 127.0.0.1, port 0, in front of `backends` (-b values), with
 // --no-active-health unless extra_args holds a --health-* flag; `options` adds environment
@@ -143,6 +146,10 @@ std::unique_ptr<Process> start_fault(const std::vector<std::string>& extra = {})
 
 // "http://127.0.0.1:PORT" + path.
 std::string url(std::uint16_t port, std::string_view path = "/");
+
+// fault_backend's GET /_fault/stats on 127.0.0.1:port over HTTP/1.1, parsed (null when the
+// call fails, which is also a test failure).
+nlohmann::json fault_stats(std::uint16_t port);
 
 // ---------------------------------------------------------------------------------------
 // Files and text

@@ -71,6 +71,8 @@ TEST(TlsOptions, HelpNamesEveryFlag) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
   EXPECT_EQ(help.back(), '\n');
+  EXPECT_NE(help.find("ALPN http/1.1)"), std::string::npos) << help;
+  EXPECT_NE(tls_flags_help("h2 or http/1.1").find("ALPN h2 or http/1.1)"), std::string::npos);
 }
 
 }  // namespace

@@ -29,6 +29,25 @@ TEST(PickAlpn, MalformedListsSelectNothing) {
   EXPECT_EQ(pick_alpn("\x02h2\x20http/1.1"sv), "");
 }
 
+TEST(PickAlpn, Http2PolicyPrefersH2WhateverTheClientsOrder) {
+  constexpr auto kH2 = AlpnPolicy::h2_then_http11;
+  std::string_view offer = "\x08http/1.1\x02h2"sv;
+  std::string_view picked = pick_alpn(offer, kH2);
+  EXPECT_EQ(picked, "h2");
+  EXPECT_EQ(picked.data(), offer.data() + 10);
+  EXPECT_EQ(pick_alpn("\x02h2\x08http/1.1"sv, kH2), "h2");
+  EXPECT_EQ(pick_alpn("\x02h2"sv, kH2), "h2");
+  EXPECT_EQ(pick_alpn("\x08http/1.1"sv, kH2), "http/1.1");
+  EXPECT_EQ(pick_alpn("\x03h2c\x08http/1.1"sv, kH2), "http/1.1");
+  EXPECT_EQ(pick_alpn("\x03h2c\x08http/1.0"sv, kH2), "");
+  EXPECT_EQ(pick_alpn(""sv, kH2), "");
+  EXPECT_EQ(pick_alpn("\x08http/1.1\x05h2"sv, kH2), "");  // malformed after http/1.1
+  // The default stays what backend1 and backend2 select.
+  EXPECT_EQ(pick_alpn("\x02h2\x08http/1.1"sv), "http/1.1");
+  EXPECT_EQ(pick_alpn("\x02h2\x08http/1.1"sv, AlpnPolicy::http11_only), "http/1.1");
+  EXPECT_EQ(pick_alpn("\x02h2"sv, AlpnPolicy::http11_only), "");
+}
+
 TEST(TlsServerContext, MissingFilesNameTheFile) {
   TlsOptions opt{true, "/nonexistent/cert.pem", "/nonexistent/key.pem"};
   try {

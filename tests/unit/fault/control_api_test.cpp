@@ -32,7 +32,8 @@ class FaultControlApi : public ::testing::Test {
 
 TEST_F(FaultControlApi, GetConfig) {
   EXPECT_EQ(call("GET", "/_fault/config").dump(),
-            R"({"error":"503","error_rate":0.0,"latency_ms":5,"mode":"up","seed":0})");
+            R"({"error":"503","error_rate":0.0,"h2_goaway_after":0,"h2_max_streams":100,)"
+            R"("h2_window":65535,"latency_ms":5,"mode":"up","seed":0})");
   EXPECT_EQ(call("HEAD", "/_fault/config")["latency_ms"], 5);
 }
 
@@ -46,6 +47,17 @@ TEST_F(FaultControlApi, PutAndPostConfigPatch) {
   EXPECT_EQ(j["error_rate"], 0.5);
   EXPECT_EQ(j["seed"], 7);
   EXPECT_EQ(j["error"], "reset");
+}
+
+TEST_F(FaultControlApi, Http2SettingsAreConfigAndResetToStartUp) {
+  json j = call("PUT", "/_fault/config", R"({"h2_goaway_after":2,"h2_max_streams":7})");
+  EXPECT_EQ(j["h2_goaway_after"], 2);
+  EXPECT_EQ(j["h2_max_streams"], 7);
+  EXPECT_EQ(j["h2_window"], 65535);
+  EXPECT_EQ(decider_.settings().h2_goaway_after, 2u);
+  call("POST", "/_fault/reset");
+  EXPECT_EQ(decider_.settings().h2_goaway_after, 0u);
+  EXPECT_EQ(decider_.settings().h2_max_streams, 100u);
 }
 
 TEST_F(FaultControlApi, BadConfigIs400AndChangesNothing) {
@@ -99,7 +111,8 @@ TEST_F(FaultControlApi, StatsAndReset) {
   call("DELETE", "/_fault/script");
   j = call("POST", "/_fault/reset");
   EXPECT_EQ(j.dump(),
-            R"({"config":{"error":"503","error_rate":0.0,"latency_ms":5,"mode":"up","seed":0},)"
+            R"({"config":{"error":"503","error_rate":0.0,"h2_goaway_after":0,)"
+            R"("h2_max_streams":100,"h2_window":65535,"latency_ms":5,"mode":"up","seed":0},)"
             R"("responses":["503","ok"]})");
   EXPECT_EQ(stats_.requests(), 0u);
   EXPECT_EQ(stats_.connections_open(), 1u);

@@ -47,6 +47,25 @@ TEST(FaultOptions, EveryFlag) {
   std::vector<Action> want{{ActionKind::ok, 0}, {ActionKind::status, 503}, {ActionKind::delay, 5}};
   EXPECT_EQ(o.script, want);
   EXPECT_EQ(parse({"--loglevel", "debug", "--listen", "localhost"}).server.listen, "127.0.0.1");
+  EXPECT_TRUE(o.h2);
+  EXPECT_FALSE(o.tls.enabled);
+}
+
+TEST(FaultOptions, TlsAndHttp2Flags) {
+  FaultOptions o = parse({"--tls", "--cert", "c.pem", "--key=k.pem", "--no-h2", "--h2-max-streams",
+                          "7", "--h2-window=1048576", "--h2-goaway-after", "3"});
+  EXPECT_TRUE(o.tls.enabled);
+  EXPECT_EQ(o.tls.cert_file, "c.pem");
+  EXPECT_EQ(o.tls.key_file, "k.pem");
+  EXPECT_FALSE(o.h2);
+  EXPECT_EQ(o.settings.h2_max_streams, 7u);
+  EXPECT_EQ(o.settings.h2_window, 1048576u);
+  EXPECT_EQ(o.settings.h2_goaway_after, 3u);
+  FaultOptions d = parse({});
+  EXPECT_EQ(d.settings.h2_max_streams, 100u);
+  EXPECT_EQ(d.settings.h2_window, 65535u);
+  EXPECT_EQ(d.settings.h2_goaway_after, 0u);
+  EXPECT_EQ(parse({"--h2-window", "0", "--h2-max-streams", "0"}).settings.h2_window, 0u);
 }
 
 TEST(FaultOptions, HelpAndVersionStopParsing) {
@@ -56,10 +75,12 @@ TEST(FaultOptions, HelpAndVersionStopParsing) {
   std::string usage = fault_usage();
   for (const char* flag :
        {"--port", "--listen", "--id", "--loglevel", "--mode", "--latency-ms", "--error-rate",
-        "--seed", "--error", "--script", "--help", "--version"}) {
+        "--seed", "--error", "--script", "--help", "--version", "--tls", "--cert FILE",
+        "--key FILE", "--no-h2", "--h2-max-streams N", "--h2-window N", "--h2-goaway-after N"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
   EXPECT_NE(usage.find("default 9003"), std::string::npos);
+  EXPECT_NE(usage.find("ALPN h2 or http/1.1"), std::string::npos) << usage;
 }
 
 TEST(FaultOptions, BadFlagsSayWhatIsWrong) {
@@ -82,6 +103,13 @@ TEST(FaultOptions, BadFlagsSayWhatIsWrong) {
       {{"--script", "ok,boom"},
        "--script: entry 2: unknown response 'boom' (expected ok, a status 200-599, reset, "
        "close, hang, garbage, truncate, reset-mid-body, bad-chunk or delay:<ms>)"},
+      {{"--tls"}, "--tls needs --cert FILE and --key FILE"},
+      {{"--cert", "c.pem"}, "--cert needs --tls"},
+      {{"--no-h2=1"}, "--no-h2 takes no value"},
+      {{"--h2-window", "2147483648"},
+       "--h2-window: expected an integer 0-2147483647, got '2147483648'"},
+      {{"--h2-max-streams", "x"}, "--h2-max-streams: expected an integer 0-2147483647, got 'x'"},
+      {{"--h2-goaway-after"}, "--h2-goaway-after needs a value"},
   };
   for (const auto& c : cases) EXPECT_EQ(error_of(c.args), c.error);
 }

@@ -124,10 +124,85 @@ TEST(FaultReplyPlan, DecisionsOverrideThePath) {
   }
 }
 
+TEST(FaultReplyPlan, TrailersAndCookies) {
+  ReplyPlan p = plan("/trailers");
+  EXPECT_EQ(p.kind, ReplyKind::text);
+  EXPECT_EQ(p.status, 200);
+  EXPECT_EQ(p.body, "trailers");
+  std::vector<Field> trailers{{"x-checksum", "abc123"}, {"x-trailer-2", "two"}};
+  EXPECT_EQ(p.trailers, trailers);
+  EXPECT_TRUE(p.fields.empty());
+  EXPECT_FALSE(p.ends_connection());
+  p = plan("/cookies");
+  EXPECT_EQ(p.body, "cookies");
+  std::vector<Field> cookies{
+      {"set-cookie", "a=1"}, {"set-cookie", "b=2; Path=/"}, {"set-cookie", "c=3; HttpOnly"}};
+  EXPECT_EQ(p.fields, cookies);
+  EXPECT_TRUE(p.trailers.empty());
+}
+
+TEST(FaultReplyPlan, Http2Paths) {
+  ReplyPlan p = plan("/h2/rst-stream?code=CANCEL&after_headers=1", path_decision(5));
+  EXPECT_EQ(p.kind, ReplyKind::rst_stream);
+  EXPECT_EQ(p.h2_code, 8u);
+  EXPECT_TRUE(p.after_headers);
+  EXPECT_EQ(p.wait_ms, 5u);
+  EXPECT_TRUE(p.ends_connection());  // over HTTP/1.1 it is a reset
+  p = plan("/h2/rst-stream");
+  EXPECT_EQ(p.h2_code, 2u);
+  EXPECT_FALSE(p.after_headers);
+
+  p = plan("/h2/goaway");
+  EXPECT_EQ(p.kind, ReplyKind::text);
+  EXPECT_EQ(p.body, "goaway");
+  EXPECT_TRUE(p.goaway);
+  EXPECT_FALSE(p.slow_window);
+
+  p = plan("/h2/slow-window");
+  EXPECT_EQ(p.kind, ReplyKind::text);
+  EXPECT_EQ(p.body, "Hello from fb\n");
+  EXPECT_TRUE(p.slow_window);
+  EXPECT_FALSE(p.goaway);
+
+  // A decision other than ok replaces the path, its HTTP/2 behaviour included.
+  p = plan("/h2/goaway", {{ActionKind::status, 503}, 0, DecisionSource::script});
+  EXPECT_EQ(p.status, 503);
+  EXPECT_FALSE(p.goaway);
+  p = plan("/h2/slow-window", {{ActionKind::status, 500}, 0, DecisionSource::mode});
+  EXPECT_FALSE(p.slow_window);
+}
+
+TEST(FaultReplyPlan, Http1EquivalentOfRstStream) {
+  ReplyPlan p = http1_equivalent(plan("/h2/rst-stream?code=CANCEL"));
+  EXPECT_EQ(p.kind, ReplyKind::reset);
+  EXPECT_EQ(p.fault, ActionKind::reset);
+  p = http1_equivalent(plan("/h2/rst-stream?after_headers=1"));
+  EXPECT_EQ(p.kind, ReplyKind::reset_mid_body);
+  EXPECT_EQ(p.fault, ActionKind::reset_mid_body);
+  EXPECT_EQ(p.length, 100u);
+  EXPECT_EQ(p.sent, 0u);
+  // Everything else is left as it is.
+  for (const char* target : {"/", "/bytes/3", "/reset", "/h2/goaway", "/truncate"}) {
+    ReplyPlan a = plan(target);
+    ReplyPlan b = http1_equivalent(a);
+    EXPECT_EQ(b.kind, a.kind) << target;
+    EXPECT_EQ(b.length, a.length) << target;
+    EXPECT_EQ(b.goaway, a.goaway) << target;
+  }
+}
+
+TEST(FaultReplyPlan, Summary) {
+  EXPECT_EQ(reply_summary(plan("/status/503")), "503");
+  EXPECT_EQ(reply_summary(plan("/delay/100")), "200 after 100 ms");
+  EXPECT_EQ(reply_summary(plan("/bytes/1")), "bytes");
+  EXPECT_EQ(reply_summary(plan("/h2/rst-stream")), "rst-stream");
+}
+
 TEST(FaultReplyPlan, KindNames) {
   EXPECT_EQ(reply_kind_text(ReplyKind::text), "text");
   EXPECT_EQ(reply_kind_text(ReplyKind::reset_mid_body), "reset-mid-body");
   EXPECT_EQ(reply_kind_text(ReplyKind::hang), "hang");
+  EXPECT_EQ(reply_kind_text(ReplyKind::rst_stream), "rst-stream");
   EXPECT_EQ(kGarbage.size(), 28u);
   EXPECT_EQ(kGarbage[8], '\0');
   EXPECT_TRUE(kGarbage.ends_with("\x7f\r\n\r\n"));

@@ -24,6 +24,12 @@ TEST(FaultRoute, FixedPaths) {
       {"/bad-chunk", Endpoint::bad_chunk},
       {"/slow-headers", Endpoint::slow_headers},
       {"/drip", Endpoint::drip},
+      {"/trailers", Endpoint::trailers},
+      {"/cookies", Endpoint::cookies},
+      {"/h2/rst-stream", Endpoint::h2_rst_stream},
+      {"/h2/goaway", Endpoint::h2_goaway},
+      {"/h2/slow-window", Endpoint::h2_slow_window},
+      {"/h2", Endpoint::hello},
       {"/_fault", Endpoint::control},
       {"/_fault/config", Endpoint::control},
       {"/_fault/anything", Endpoint::control},
@@ -84,6 +90,22 @@ TEST(FaultRoute, QueryParametersAndDefaults) {
   EXPECT_EQ(r.ms, 40u);
 }
 
+TEST(FaultRoute, RstStreamCodeAndWhen) {
+  Route r = route_request("/h2/rst-stream");
+  EXPECT_EQ(r.endpoint, Endpoint::h2_rst_stream);
+  EXPECT_EQ(r.h2_code, 2u);  // INTERNAL_ERROR
+  EXPECT_FALSE(r.after_headers);
+  r = route_request("/h2/rst-stream?code=REFUSED_STREAM&after_headers=1");
+  EXPECT_EQ(r.h2_code, 7u);
+  EXPECT_TRUE(r.after_headers);
+  EXPECT_TRUE(r.error.empty());
+  r = route_request("/h2/rst-stream?after_headers=0&code=cancel");
+  EXPECT_EQ(r.h2_code, 8u);
+  EXPECT_FALSE(r.after_headers);
+  EXPECT_EQ(route_request("/h2/rst-stream?code=0xb").h2_code, 11u);
+  EXPECT_EQ(route_request("/h2/rst-stream?code=4294967295").h2_code, 4294967295u);
+}
+
 TEST(FaultRoute, BadParametersBecomeErrors) {
   struct Case {
     const char* target;
@@ -104,6 +126,10 @@ TEST(FaultRoute, BadParametersBecomeErrors) {
       {"/truncate?length=10&sent=10", "sent: must be less than length (10)"},
       {"/reset-mid-body?length=0", "length: expected an integer 1-1099511627776, got '0'"},
       {"/slow-headers?delay_ms=x", "delay_ms: expected an integer 0-3600000, got 'x'"},
+      {"/h2/rst-stream?code=BOGUS",
+       "code: expected an HTTP/2 error code name (PROTOCOL_ERROR, CANCEL, REFUSED_STREAM, ...) "
+       "or a number 0-4294967295, got 'BOGUS'"},
+      {"/h2/rst-stream?after_headers=2", "after_headers: expected an integer 0-1, got '2'"},
   };
   for (const auto& c : cases) EXPECT_EQ(route_request(c.target).error, c.error) << c.target;
 }

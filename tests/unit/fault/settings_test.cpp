@@ -44,9 +44,10 @@ TEST(FaultSettings, ToJsonHasEveryField) {
   s.error = {ActionKind::reset, 0};
   EXPECT_EQ(to_json(s).dump(),
             R"({"mode":"down","latency_ms":20,"error_rate":0.5,"seed":18446744073709551615,)"
-            R"("error":"reset"})");
+            R"("error":"reset","h2_goaway_after":0,"h2_max_streams":100,"h2_window":65535})");
   EXPECT_EQ(to_json(Settings{}).dump(),
-            R"({"mode":"up","latency_ms":0,"error_rate":0.0,"seed":0,"error":"503"})");
+            R"({"mode":"up","latency_ms":0,"error_rate":0.0,"seed":0,"error":"503",)"
+            R"("h2_goaway_after":0,"h2_max_streams":100,"h2_window":65535})");
 }
 
 TEST(FaultSettings, PatchChangesOnlyTheFieldsGiven) {
@@ -68,6 +69,20 @@ TEST(FaultSettings, PatchChangesOnlyTheFieldsGiven) {
   EXPECT_EQ(*same, base);
 }
 
+TEST(FaultSettings, PatchSetsTheHttp2Settings) {
+  auto p = apply_patch(Settings{},
+                       json::parse(R"({"h2_goaway_after":3,"h2_max_streams":0,"h2_window":0})"));
+  ASSERT_TRUE(p) << p.error;
+  EXPECT_EQ(p->h2_goaway_after, 3u);
+  EXPECT_EQ(p->h2_max_streams, 0u);
+  EXPECT_EQ(p->h2_window, 0u);
+  p = apply_patch(Settings{}, json::parse(R"({"h2_window":2147483647})"));
+  ASSERT_TRUE(p) << p.error;
+  EXPECT_EQ(p->h2_window, kMaxH2Window);
+  EXPECT_EQ(p->h2_goaway_after, 0u);
+  EXPECT_EQ(p->h2_max_streams, 100u);
+}
+
 TEST(FaultSettings, PatchRejectsBadInputAndAppliesNothing) {
   struct Case {
     const char* body;
@@ -85,7 +100,13 @@ TEST(FaultSettings, PatchRejectsBadInputAndAppliesNothing) {
       {R"({"error":"ok"})", "error: 'ok' is not a failure"},
       {R"({"error":true})", "error: expected a string or a status number, got true"},
       {R"({"mode":"down","colour":"red"})",
-       "unknown field 'colour' (expected mode, latency_ms, error_rate, seed, error)"},
+       "unknown field 'colour' (expected mode, latency_ms, error_rate, seed, error, "
+       "h2_goaway_after, h2_max_streams, h2_window)"},
+      {R"({"h2_window":2147483648})",
+       "h2_window: expected an integer 0-2147483647, got 2147483648"},
+      {R"({"h2_max_streams":-1})", "h2_max_streams: expected an integer 0-2147483647, got -1"},
+      {R"({"h2_goaway_after":"3"})",
+       "h2_goaway_after: expected an integer 0-2147483647, got \"3\""},
   };
   for (const auto& c : cases) {
     auto p = apply_patch(Settings{}, json::parse(c.body));

@@ -12,7 +12,9 @@ TEST(FaultStats, EmptyShape) {
             R"("faults":{"reset":0,"close":0,"hang":0,"garbage":0,"truncate":0,)"
             R"("reset-mid-body":0,"bad-chunk":0},"resets":0,"closes":0,"hangs":0,)"
             R"("bad_requests":0,"bytes_received":0,"bytes_sent":0,"connections_open":0,)"
-            R"("connections_total":0})");
+            R"("connections_total":0,"h2_connections_total":0,"h2_streams_total":0,)"
+            R"("h2_streams_max_concurrent":0,"h2_refused_streams":0,"h2_resets_sent":0,)"
+            R"("h2_goaways_sent":0})");
 }
 
 TEST(FaultStats, CountsEverything) {
@@ -67,6 +69,35 @@ TEST(FaultStats, ResetKeepsOpenConnectionsOnly) {
   EXPECT_EQ(j["connections_open"], 1);
   EXPECT_EQ(j["connections_total"], 0);
   EXPECT_EQ(s.count_request("GET", "/"), 1u);
+}
+
+TEST(FaultStats, Http2Counters) {
+  Stats s;
+  s.h2_connection_opened();
+  s.h2_connection_opened();
+  s.h2_stream_opened(1);
+  s.h2_stream_opened(3);  // the highest concurrency seen on one connection is kept
+  s.h2_stream_opened(2);
+  s.h2_stream_refused();
+  s.h2_reset_sent();
+  s.h2_reset_sent();
+  s.h2_goaway_sent();
+  auto j = s.to_json();
+  EXPECT_EQ(j["h2_connections_total"], 2);
+  EXPECT_EQ(j["h2_streams_total"], 3);
+  EXPECT_EQ(j["h2_streams_max_concurrent"], 3);
+  EXPECT_EQ(j["h2_refused_streams"], 1);
+  EXPECT_EQ(j["h2_resets_sent"], 2);
+  EXPECT_EQ(j["h2_goaways_sent"], 1);
+  EXPECT_EQ(j["requests"], 0) << "streams are not requests by themselves";
+  s.reset();
+  j = s.to_json();
+  for (const char* key : {"h2_connections_total", "h2_streams_total", "h2_streams_max_concurrent",
+                          "h2_refused_streams", "h2_resets_sent", "h2_goaways_sent"}) {
+    EXPECT_EQ(j[key], 0) << key;
+  }
+  s.h2_stream_opened(1);
+  EXPECT_EQ(s.to_json()["h2_streams_max_concurrent"], 1);
 }
 
 TEST(FaultStats, DistinctPathsAreCapped) {
