@@ -12,4 +12,9 @@ if git ls-files '*.cpp' '*.hpp' | xargs grep -nE '(if|while|switch) \([^)]*co_aw
   echo "lint: co_await inside a condition (see scripts/lint.sh)"
   status=1
 fi
+# GCC 12 also destroys the result of `c ? co_await a : co_await b` twice (a double free).
+if git ls-files '*.cpp' '*.hpp' | xargs grep -nE '\? *co_await|: *co_await'; then
+  echo "lint: co_await inside ?: (see scripts/lint.sh)"
+  status=1
+fi
 exit $status

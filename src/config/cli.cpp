@@ -33,8 +33,8 @@ constexpr std::string_view kHeaderSizeHint = "a size like 16k or 64k, at least 1
 constexpr std::string_view kHelp = R"(Usage: load_balancer [options]
 
 HTTP/1.1 load balancer and debugging proxy: accepts client connections and
-forwards each request to one of the backends (HTTP or HTTPS), picked by the
-strategy.
+forwards each request to one of the backends, picked by the strategy, over
+HTTP/1.1 or HTTP/2 (ALPN h2, or h2c://), plain or TLS.
 
 Listening:
   -p, --port N                port to listen on; 0 = any free port
@@ -109,8 +109,9 @@ Long options take their value as --opt VALUE or --opt=VALUE; short ones as
 -p 8080 or -p8080.
 
 Backend SPEC: [SCHEME://]HOST[:PORT][,OPTION,...]
-  SCHEME is http (default port 80) or https (TLS, default port 443); with no
-  scheme, port 443 means TLS. IPv6 literals need brackets: [::1]:9001.
+  SCHEME is http (default port 80), https (TLS, default port 443) or h2c
+  (HTTP/2 over plain TCP, default port 80); with no scheme, port 443 means
+  TLS. IPv6 literals need brackets: [::1]:9001.
   OPTIONs:
     weight=N                  1..1000, for -s weighted and random (default 1)
     tls=on|off                TLS or not, whatever the scheme and port say
@@ -118,9 +119,12 @@ Backend SPEC: [SCHEME://]HOST[:PORT][,OPTION,...]
                               certificate (default HOST; none for an IP)
     verify=off                do not verify this backend's certificate
     ca=FILE                   extra PEM CA certificates for this backend
+    proto=auto|h1|h2          HTTP version: auto = TLS lets ALPN choose h2 or
+                              http/1.1, plain is HTTP/1.1; h2 on plain TCP is
+                              prior knowledge, same as h2c:// (default auto)
   e.g. 10.0.0.7:8080   app.internal   http://app.internal:8080/
        [::1]:9001   10.0.0.8:8080,weight=3   api.example.com:443
-       https://127.0.0.1:8443,sni=api.test,ca=test-ca.pem
+       https://127.0.0.1:8443,sni=api.test,ca=test-ca.pem   h2c://127.0.0.1:9003
 
 Examples:
   load_balancer -p 8080 -b 10.0.0.7:8080 -b 10.0.0.8:8080
@@ -570,11 +574,12 @@ void apply_backend_options(std::string_view options, BackendSpec& spec, bool& tl
     std::size_t eq = option.find('=');
     std::string_view key = option.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? "" : option.substr(eq + 1);
-    constexpr std::string_view kKeys[] = {"weight", "tls", "sni", "verify", "ca"};
+    constexpr std::string_view kKeys[] = {"weight", "tls", "sni", "verify", "ca", "proto"};
     if (eq == std::string_view::npos ||
         std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
       throw UsageError(prefix + "unknown option " + quoted(option) +
-                       " (expected weight=N, tls=on|off, sni=NAME, verify=on|off or ca=FILE)");
+                       " (expected weight=N, tls=on|off, sni=NAME, verify=on|off, ca=FILE or "
+                       "proto=auto|h1|h2)");
     }
     if (!seen.insert(key).second) {
       throw UsageError(prefix + "option " + quoted(key) + " is given twice");
@@ -588,6 +593,17 @@ void apply_backend_options(std::string_view options, BackendSpec& spec, bool& tl
     } else if (key == "tls") {
       spec.tls.enabled = on_off(value, "tls", prefix);
       tls_set = true;
+    } else if (key == "proto") {
+      if (value == "auto") {
+        spec.protocol = Protocol::automatic;
+      } else if (value == "h1") {
+        spec.protocol = Protocol::h1;
+      } else if (value == "h2") {
+        spec.protocol = Protocol::h2;
+      } else {
+        throw UsageError(prefix + "proto " + quoted(value) +
+                         " is not valid (expected auto, h1 or h2)");
+      }
     } else if (key == "verify") {
       spec.tls.verify = on_off(value, "verify", prefix);
     } else if (key == "sni") {
@@ -621,11 +637,21 @@ BackendSpec parse_backend(std::string_view text) {
   std::optional<bool> scheme_tls;  // set when a scheme was written
   if (std::size_t sep = rest.find("://"); sep != std::string_view::npos) {
     std::string scheme = lowered(rest.substr(0, sep));
-    if (scheme != "http" && scheme != "https") {
+    if (scheme != "http" && scheme != "https" && scheme != "h2c") {
       throw bad("scheme " + quoted(rest.substr(0, sep)) +
-                " is not supported (use http://, https:// or none)");
+                " is not supported (use http://, https://, h2c:// or none)");
     }
     scheme_tls = scheme == "https";
+    if (scheme == "h2c") {
+      // HTTP/2 over plain TCP with prior knowledge (RFC 9113 §3.3).
+      if (spec.protocol == Protocol::h1) throw bad("h2c:// and proto=h1 contradict each other");
+      if (tls_set && spec.tls.enabled) {
+        throw bad(
+            "h2c:// is HTTP/2 without TLS (for HTTP/2 over TLS write https://, ALPN "
+            "picks h2)");
+      }
+      spec.protocol = Protocol::h2;
+    }
     rest = rest.substr(sep + 3);
     if (rest.ends_with('/')) rest.remove_suffix(1);
     if (rest.find('/') != std::string_view::npos) {

@@ -21,6 +21,18 @@ std::string BackendSpec::authority() const {
   return name();
 }
 
+const char* BackendSpec::alpn() const {
+  switch (protocol) {
+    case Protocol::h1:
+      return "http/1.1";
+    case Protocol::h2:
+      return "h2";
+    case Protocol::automatic:
+      break;
+  }
+  return "h2,http/1.1";
+}
+
 std::string BackendSpec::name() const { return bracketed_host(host) + ":" + std::to_string(port); }
 
 const char* to_string(Strategy s) {
@@ -55,6 +67,18 @@ const char* to_string(Mode m) {
       return "sp";
     case Mode::mp:
       return "mp";
+  }
+  return "unknown";
+}
+
+const char* to_string(Protocol p) {
+  switch (p) {
+    case Protocol::automatic:
+      return "auto";
+    case Protocol::h1:
+      return "h1";
+    case Protocol::h2:
+      return "h2";
   }
   return "unknown";
 }

@@ -126,6 +126,9 @@ void Parser::start(bool no_body) {
   keep_alive_ = true;
   body_output_ = BodyOutput::raw;
   body_bytes_ = 0;
+  trailers_.clear();
+  trailer_bytes_ = 0;
+  trailer_value_ = false;
   clear_output();
 }
 
@@ -173,6 +176,7 @@ void Parser::emit_chunk_size(std::size_t n) {
 
 int Parser::on_header_field(const char* at, std::size_t len) {
   if (head_done_) {  // a trailer field
+    if (body_output_ == BodyOutput::data) return collect_trailer(at, len, false);
     if (body_output_ == BodyOutput::chunked) {
       if (framing_used_ + kFramingReserve > framing_.size()) {
         return fail(errc::bad_request, "trailer section too large");
@@ -193,6 +197,7 @@ int Parser::on_header_field(const char* at, std::size_t len) {
 
 int Parser::on_header_value(const char* at, std::size_t len) {
   if (head_done_) {
+    if (body_output_ == BodyOutput::data) return collect_trailer(at, len, true);
     if (body_output_ == BodyOutput::chunked) emit_input(at, len);
     return 0;
   }
@@ -207,6 +212,15 @@ int Parser::on_header_value(const char* at, std::size_t len) {
   } else {
     v.length += static_cast<std::uint32_t>(len);
   }
+  return 0;
+}
+
+int Parser::collect_trailer(const char* at, std::size_t len, bool value) {
+  trailer_bytes_ += len;
+  if (trailer_bytes_ > framing_.size()) return fail(errc::bad_request, "trailer section too large");
+  if (!value && (trailers_.empty() || trailer_value_)) trailers_.emplace_back();
+  trailer_value_ = value;
+  (value ? trailers_.back().second : trailers_.back().first).append(at, len);
   return 0;
 }
 

@@ -37,6 +37,16 @@ bool is_hop_by_hop(std::string_view name, const Head& head, const char* base) {
   return listed_in_connection(name, head, base);
 }
 
+RequestField classify_request_field(std::string_view name, const Head& head, const char* base) {
+  if (iequals(name, "host")) return RequestField::host;
+  if (iequals(name, "x-forwarded-for")) return RequestField::forwarded_for;
+  if (iequals(name, "x-forwarded-proto") || iequals(name, "x-forwarded-host") ||
+      iequals(name, "expect") || is_hop_by_hop(name, head, base)) {
+    return RequestField::drop;
+  }
+  return RequestField::forward;
+}
+
 void write_request_head(const Head& head, const char* base, const RequestRewrite& rw,
                         std::string& out) {
   out.append(head.method).append(" ").append(head.target.in(base)).append(" HTTP/1.1\r\n");
@@ -58,28 +68,28 @@ void write_request_head(const Head& head, const char* base, const RequestRewrite
   for (const auto& f : head.fields) {
     std::string_view name = f.name.in(base);
     std::string_view value = f.value.in(base);
-    if (iequals(name, "host")) {  // the parser guarantees there is at most one
-      append_field(out, name, rw.preserve_host ? value : rw.authority);
-      continue;
-    }
-    if (iequals(name, "x-forwarded-for")) {
-      // Several X-Forwarded-For lines are one list (RFC 9110 §5.3); merge them at the first.
-      if (xff_count++ == 0) {
-        out.append(name).append(": ").append(value);
-        for (const auto& g : head.fields) {
-          if (&g != &f && iequals(g.name.in(base), "x-forwarded-for")) {
-            out.append(", ").append(g.value.in(base));
+    switch (classify_request_field(name, head, base)) {
+      case RequestField::host:  // the parser guarantees there is at most one
+        append_field(out, name, rw.preserve_host ? value : rw.authority);
+        break;
+      case RequestField::forwarded_for:
+        // Several X-Forwarded-For lines are one list (RFC 9110 §5.3); merge them at the first.
+        if (xff_count++ == 0) {
+          out.append(name).append(": ").append(value);
+          for (const auto& g : head.fields) {
+            if (&g != &f && iequals(g.name.in(base), "x-forwarded-for")) {
+              out.append(", ").append(g.value.in(base));
+            }
           }
+          out.append(", ").append(rw.client_addr).append("\r\n");
         }
-        out.append(", ").append(rw.client_addr).append("\r\n");
-      }
-      continue;
+        break;
+      case RequestField::drop:
+        break;
+      case RequestField::forward:
+        append_field(out, name, value);
+        break;
     }
-    if (iequals(name, "x-forwarded-proto") || iequals(name, "x-forwarded-host") ||
-        iequals(name, "expect") || is_hop_by_hop(name, head, base)) {
-      continue;
-    }
-    append_field(out, name, value);
   }
   if (xff_count == 0) append_field(out, "X-Forwarded-For", rw.client_addr);
   append_field(out, "X-Forwarded-Proto", rw.proto);

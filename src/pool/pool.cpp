@@ -2,13 +2,17 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace lb::pool {
 
 Pool::Pool(std::size_t backend_count, std::size_t max_idle_per_backend,
            Clock::duration idle_timeout)
-    : idle_(backend_count), max_idle_(max_idle_per_backend), idle_timeout_(idle_timeout) {
+    : idle_(backend_count),
+      h2_(backend_count),
+      max_idle_(max_idle_per_backend),
+      idle_timeout_(idle_timeout) {
   for (auto& list : idle_) list.reserve(max_idle_);
 }
 
@@ -54,6 +58,40 @@ std::size_t Pool::prune(Clock::time_point now) {
 
 void Pool::clear() {
   for (auto& list : idle_) list.clear();
+  for (auto& b : h2_) {
+    for (auto& conn : b.conns) conn->close("the balancer is shutting down");
+    b.conns.clear();
+  }
+}
+
+void Pool::h2_prune(std::size_t backend) {
+  auto& conns = h2_[backend].conns;
+  std::erase_if(conns, [](const auto& c) { return !c->usable() && !c->pending(); });
+}
+
+std::shared_ptr<H2Connection> Pool::h2_with_capacity(std::size_t backend) {
+  h2_prune(backend);
+  for (auto& conn : h2_[backend].conns) {
+    if (conn->has_capacity()) return conn;
+  }
+  return nullptr;
+}
+
+std::size_t Pool::h2_count(std::size_t backend) {
+  h2_prune(backend);
+  return h2_[backend].conns.size() + h2_[backend].connecting;
+}
+
+std::size_t Pool::h2_pending(std::size_t backend) {
+  h2_prune(backend);
+  auto& b = h2_[backend];
+  return b.connecting +
+         static_cast<std::size_t>(std::count_if(b.conns.begin(), b.conns.end(),
+                                                [](const auto& c) { return c->pending(); }));
+}
+
+void Pool::h2_add(std::shared_ptr<H2Connection> conn) {
+  h2_[conn->backend()].conns.push_back(std::move(conn));
 }
 
 }  // namespace lb::pool

@@ -6,6 +6,8 @@
 #include <asio/write.hpp>
 
 #include "lb/http1/parser.hpp"
+#include "lb/http2/client_session.hpp"
+#include "lb/http2/translate.hpp"
 #include "lb/net/connect.hpp"
 #include "lb/net/stream.hpp"
 #include "lb/net/watchdog.hpp"
@@ -17,6 +19,98 @@ namespace {
 using asio::ip::tcp;
 constexpr auto kToken = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t kProbeBuffer = 16 * 1024;  // a larger head fails the probe
+
+// GET health.path over HTTP/1.1 on a connected stream; the caller's watchdog bounds it.
+asio::awaitable<std::optional<std::string>> probe_h1(Worker& w, std::size_t backend,
+                                                     net::Stream& stream, net::Watchdog& watchdog) {
+  const auto& health = w.config->health;
+  std::string request = "GET " + health.path + " HTTP/1.1\r\nHost: " + w.authorities[backend] +
+                        "\r\nUser-Agent: load_balancer-health-check\r\nConnection: close\r\n\r\n";
+  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request), kToken);
+  if (wec) {
+    co_return "health check: " + (watchdog.expired() ? std::string("timed out") : wec.message());
+  }
+
+  util::Buffer buf(kProbeBuffer);
+  http1::Parser parser(http1::MessageKind::response, {kProbeBuffer, kProbeBuffer});
+  parser.start(true);  // only the head matters
+  std::size_t pos = 0;
+  for (;;) {
+    auto space = buf.free_space();
+    if (space.empty()) {
+      co_return "health check: response head too large";
+    }
+    auto [rec, n] =
+        co_await stream.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+    if (rec || n == 0) {
+      if (watchdog.expired()) co_return "health check: no response within timeout";
+      co_return "health check: connection closed before a response";
+    }
+    buf.commit(n);
+    auto r = parser.parse(buf.base(), pos, buf.size());
+    pos += r.consumed;
+    if (r.event == http1::Parser::Event::error) {
+      co_return std::string("health check: invalid response: ") + parser.error_reason();
+    }
+    if (r.event == http1::Parser::Event::head) {
+      int status = parser.head().status;
+      if (status < 200) {  // interim response: keep reading
+        parser.start(true);
+        pos += parser.parse(buf.base(), pos, buf.size()).consumed;
+        continue;
+      }
+      if (status < 400) co_return std::nullopt;
+      co_return "health check: HTTP " + std::to_string(status);
+    }
+  }
+}
+
+// GET health.path as one HTTP/2 stream on a connection of its own.
+asio::awaitable<std::optional<std::string>> probe_h2(Worker& w, std::size_t backend,
+                                                     net::Stream& stream, net::Watchdog& watchdog) {
+  const auto& health = w.config->health;
+  http2::ClientSession session(nullptr, "hc");
+  http2::ClientStream st(w.io.get_executor());
+  http2::FieldList fields;
+  fields.add(":method", "GET");
+  fields.add(":scheme", stream.tls() != nullptr ? "https" : "http");
+  fields.add(":authority", w.authorities[backend]);
+  fields.add(":path", health.path);
+  fields.add("user-agent", "load_balancer-health-check");
+  session.submit(st, fields.fields(), false);
+  std::string out;
+  std::vector<std::uint8_t> in(kProbeBuffer);
+  while (st.state() == http2::ClientStream::State::open) {
+    out.clear();
+    session.take_output(out, kProbeBuffer);
+    if (!out.empty()) {
+      auto [wec, written] = co_await asio::async_write(stream, asio::buffer(out), kToken);
+      if (wec) {
+        co_return "health check: " +
+            (watchdog.expired() ? std::string("timed out") : wec.message());
+      }
+      continue;
+    }
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(in), kToken);
+    if (rec || n == 0) {
+      if (watchdog.expired()) co_return "health check: no response within timeout";
+      co_return "health check: connection closed before a response";
+    }
+    session.receive({in.data(), n});
+  }
+  switch (st.state()) {
+    case http2::ClientStream::State::head:
+    case http2::ClientStream::State::closed:
+      if (st.status() < 400) co_return std::nullopt;
+      co_return "health check: HTTP " + std::to_string(st.status());
+    case http2::ClientStream::State::reset:
+      co_return std::string("health check: HTTP/2 stream reset (") +
+          nghttp2_http2_strerror(st.reset_code()) + ")";
+    default:
+      co_return "health check: " + session.failure();
+  }
+}
+
 }  // namespace
 
 asio::awaitable<std::optional<std::string>> probe_once(Worker& w, std::size_t backend) {
@@ -33,6 +127,7 @@ asio::awaitable<std::optional<std::string>> probe_once(Worker& w, std::size_t ba
   }
   // The rest of the probe gets what the connect left of health.timeout.
   watchdog.arm(stream.socket(), health.timeout - (std::chrono::steady_clock::now() - started));
+  bool h2 = w.config->backends[backend].protocol == config::Protocol::h2;
   if (auto& tls = w.tls[backend]) {
     auto result = co_await tls->handshake(stream, "hc/u" + std::to_string(++w.last_upstream_id));
     if (watchdog.expired()) co_return "health check: TLS handshake timed out";
@@ -40,52 +135,17 @@ asio::awaitable<std::optional<std::string>> probe_once(Worker& w, std::size_t ba
       watchdog.stop();
       co_return "health check: TLS: " + result.reason;
     }
+    h2 = result.protocol == "h2";
   }
-
-  std::string request = "GET " + health.path + " HTTP/1.1\r\nHost: " + w.authorities[backend] +
-                        "\r\nUser-Agent: load_balancer-health-check\r\nConnection: close\r\n\r\n";
-  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request), kToken);
-  if (wec) {
-    watchdog.stop();
-    co_return "health check: " + (watchdog.expired() ? std::string("timed out") : wec.message());
+  // Not a ?: of two co_awaits: GCC 12 destroys the result of such an expression twice.
+  std::optional<std::string> failure;
+  if (h2) {
+    failure = co_await probe_h2(w, backend, stream, watchdog);
+  } else {
+    failure = co_await probe_h1(w, backend, stream, watchdog);
   }
-
-  util::Buffer buf(kProbeBuffer);
-  http1::Parser parser(http1::MessageKind::response, {kProbeBuffer, kProbeBuffer});
-  parser.start(true);  // only the head matters
-  std::size_t pos = 0;
-  for (;;) {
-    auto space = buf.free_space();
-    if (space.empty()) {
-      watchdog.stop();
-      co_return "health check: response head too large";
-    }
-    auto [rec, n] =
-        co_await stream.async_read_some(asio::buffer(space.data(), space.size()), kToken);
-    if (rec || n == 0) {
-      watchdog.stop();
-      if (watchdog.expired()) co_return "health check: no response within timeout";
-      co_return "health check: connection closed before a response";
-    }
-    buf.commit(n);
-    auto r = parser.parse(buf.base(), pos, buf.size());
-    pos += r.consumed;
-    if (r.event == http1::Parser::Event::error) {
-      watchdog.stop();
-      co_return std::string("health check: invalid response: ") + parser.error_reason();
-    }
-    if (r.event == http1::Parser::Event::head) {
-      int status = parser.head().status;
-      if (status < 200) {  // interim response: keep reading
-        parser.start(true);
-        pos += parser.parse(buf.base(), pos, buf.size()).consumed;
-        continue;
-      }
-      watchdog.stop();
-      if (status < 400) co_return std::nullopt;
-      co_return "health check: HTTP " + std::to_string(status);
-    }
-  }
+  watchdog.stop();
+  co_return failure;
 }
 
 asio::awaitable<void> probe_loop(Worker& w, std::size_t backend) {

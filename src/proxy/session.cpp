@@ -12,19 +12,13 @@
 #include "lb/net/buffer_list.hpp"
 #include "lb/net/connect.hpp"
 #include "lb/net/endpoint.hpp"
+#include "session_common.hpp"
 
 namespace lb::proxy {
 
-namespace {
+namespace detail {
 
-using asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-constexpr auto kToken = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr std::size_t kClientBuffer = 16 * 1024;
-constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
-// How long a closing connection keeps reading (and discarding) so the peer sees our
-// reply instead of a reset caused by its unread bytes.
-constexpr auto kLingerTime = std::chrono::seconds(2);
+namespace {
 
 std::string_view code_for(http1::errc e) {
   switch (e) {
@@ -41,18 +35,28 @@ std::string_view code_for(http1::errc e) {
   }
 }
 
+}  // namespace
+
 ProxyError client_error(const http1::Parser& p) {
   auto e = static_cast<http1::errc>(p.error().value());
   return {http1::status_for(e), code_for(e), Side::downstream, false, p.error_reason()};
 }
 
-// The client went away: nothing to reply, just close.
-ProxyError client_gone() { return {0, "client_closed", Side::downstream, false, {}, {}}; }
+}  // namespace detail
 
-std::string millis_text(std::chrono::milliseconds d) {
-  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
-  return std::to_string(d.count()) + "ms";
-}
+namespace {
+
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using detail::client_error;
+using detail::client_gone;
+using detail::kToken;
+using detail::millis_text;
+constexpr std::size_t kClientBuffer = 16 * 1024;
+using detail::k100Continue;
+// How long a closing connection keeps reading (and discarding) so the peer sees our
+// reply instead of a reset caused by its unread bytes.
+constexpr auto kLingerTime = std::chrono::seconds(2);
 
 }  // namespace
 
@@ -63,7 +67,8 @@ Session::Session(Worker& worker, tcp::socket socket)
       buf_(kClientBuffer),
       parser_(http1::MessageKind::request,
               {w_.config->limits.max_request_line, w_.config->limits.max_header_bytes}),
-      watchdog_(client_.get_executor()) {
+      watchdog_(client_.get_executor()),
+      h2_stream_(client_.get_executor()) {
   std::error_code ec;
   auto ep = client_.socket().remote_endpoint(ec);
   client_addr_ = ec ? "unknown" : net::address_text(ep);
@@ -195,10 +200,22 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
     }
     if (idx == balancer::kNoBackend) break;
     tried_[tried_count_++] = idx;
-    err = co_await connect_upstream(idx);
-    if (err) {  // nothing reached the backend: any method may go to the next one
+    std::shared_ptr<pool::H2Connection> opened;
+    if (!w_.uses_h2(idx)) {
+      err = co_await connect_upstream(idx);
+      if (err) {  // nothing reached the backend: any method may go to the next one
+        note_attempt(*err);
+        continue;
+      }
+      if (up_->protocol == "h2") opened = adopt_h2(std::move(up_));  // ALPN chose HTTP/2
+    }
+    if (!up_) {
+      H2Result r = co_await exchange_h2(idx, std::move(opened));
+      if (r.outcome) co_return *r.outcome;
+      err = std::move(r.error);
       note_attempt(*err);
-      continue;
+      if (r.retry) continue;
+      break;
     }
     bool fresh_retry = false;
     for (;;) {
@@ -229,6 +246,7 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
     if (!replayable_) break;
   }
   if (!up_) {
+    h2_conn_.reset();
     if (!err) {
       err = ProxyError{503, "no_backend", Side::upstream, false, all_down_text()};
     } else if (fallback_used && tried_count_ == 1) {
@@ -350,6 +368,8 @@ asio::awaitable<std::optional<ProxyError>> Session::start_tls(pool::UpstreamConn
   switch (result.status) {
     case net::TlsResult::Status::ok:
       conn.protocol = std::move(result.protocol);
+      // What this handshake chose decides how the next requests to the backend start.
+      w_.alpn_h2[conn.backend] = conn.protocol == "h2";
       co_return std::nullopt;
     case net::TlsResult::Status::verify_failed:
       co_return ProxyError{
@@ -368,6 +388,31 @@ asio::awaitable<std::optional<ProxyError>> Session::start_tls(pool::UpstreamConn
                        true,
                        "backend " + name + ": TLS handshake failed: " + result.reason,
                        "TLS handshake failed: " + result.reason};
+}
+
+asio::awaitable<std::optional<ProxyError>> Session::read_request_body(bool& hold,
+                                                                      std::uint64_t& sent) {
+  if (hold && buf_.free_space().empty()) {
+    hold = false;  // too big to hold: everything parsed so far is written, let it go
+    parser_.clear_output();
+    sent = 0;
+  }
+  if (!hold) {
+    if (buf_.empty()) buf_.clear();
+    buf_.compact();
+  }
+  watchdog_.arm(client_.socket(), w_.config->timeouts.client);
+  auto space = buf_.free_space();
+  auto [ec, n] = co_await client_.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+  if (ec || n == 0) {
+    if (watchdog_.expired()) {
+      co_return ProxyError{408, "request_timeout", Side::downstream, false,
+                           "request body stalled for " + millis_text(w_.config->timeouts.client)};
+    }
+    co_return client_gone();  // the client went away
+  }
+  buf_.commit(n);
+  co_return std::nullopt;
 }
 
 asio::awaitable<std::optional<ProxyError>> Session::send_request() {
@@ -447,27 +492,8 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request() {
       co_return std::nullopt;
     }
     if (r.event == http1::Parser::Event::body) continue;
-    if (hold && buf_.free_space().empty()) {
-      hold = false;  // too big to hold: everything parsed so far is written, let it go
-      parser_.clear_output();
-      sent = 0;
-    }
-    if (!hold) {
-      if (buf_.empty()) buf_.clear();
-      buf_.compact();
-    }
-    watchdog_.arm(client_.socket(), w_.config->timeouts.client);
-    auto space = buf_.free_space();
-    auto [ec, n] =
-        co_await client_.async_read_some(asio::buffer(space.data(), space.size()), kToken);
-    if (ec || n == 0) {
-      if (watchdog_.expired()) {
-        co_return ProxyError{408, "request_timeout", Side::downstream, false,
-                             "request body stalled for " + millis_text(w_.config->timeouts.client)};
-      }
-      co_return client_gone();  // the client went away
-    }
-    buf_.commit(n);
+    auto err = co_await read_request_body(hold, sent);
+    if (err) co_return err;
   }
 }
 

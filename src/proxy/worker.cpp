@@ -11,7 +11,13 @@ Worker::Worker(asio::io_context& io_ctx, std::shared_ptr<const config::Config> c
       endpoints(std::move(eps)),
       strategy(balancer::make_strategy(config->strategy, config->backends.size(),
                                        std::random_device{}())),
-      pool(config->backends.size(), config->limits.max_idle_per_backend, config->timeouts.idle) {
+      pool(config->backends.size(), config->limits.max_idle_per_backend, config->timeouts.idle),
+      alpn_h2(config->backends.size(), false) {
+  // PINGs on an idle HTTP/2 connection notice a dead backend before a request does.
+  auto idle = config->timeouts.idle;
+  h2 = {idle, std::min<std::chrono::steady_clock::duration>(idle / 2, std::chrono::seconds(30)),
+        std::max<std::chrono::steady_clock::duration>(config->timeouts.connect,
+                                                      std::chrono::seconds(1))};
   health.fall = config->health.fall;
   health.rise = config->health.rise;
   health.active = config->health.active;
@@ -30,8 +36,9 @@ void Worker::make_tls_clients() {
   bool any = false;
   for (const auto& b : config->backends) {
     any = any || b.tls.enabled;
-    tls.push_back(b.tls.enabled ? std::make_unique<net::TlsClient>(b, config->tls, tracing)
-                                : nullptr);
+    tls.push_back(b.tls.enabled
+                      ? std::make_unique<net::TlsClient>(b, config->tls, tracing, b.alpn())
+                      : nullptr);
   }
   if (!any && !config->tls.ca_file.empty()) {
     // Unused now, but a mistake in it should not wait for the first TLS backend to show.

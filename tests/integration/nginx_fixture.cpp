@@ -74,7 +74,7 @@ std::string nginx_quoted(std::string_view text, bool& needs_dollar) {
 }
 
 std::string config_text(const std::string& dir, std::uint16_t port, const CertFiles& cert,
-                        std::string_view body) {
+                        std::string_view body, bool http2) {
   bool needs_dollar = false;
   std::string quoted_body = nginx_quoted(body, needs_dollar);
   bool unused = false;
@@ -99,7 +99,7 @@ std::string config_text(const std::string& dir, std::uint16_t port, const CertFi
   if (needs_dollar) c << "  geo $dollar { default \"$\"; }\n";  // geo values are literal
   c << "  server {\n"
     // Must match the inherited socket's address exactly, or nginx closes it and binds anew.
-    << "    listen 127.0.0.1:" << port << " ssl;\n"
+    << "    listen 127.0.0.1:" << port << (http2 ? " ssl http2;\n" : " ssl;\n")
     << "    ssl_certificate " << path(cert.cert) << ";\n"
     << "    ssl_certificate_key " << path(cert.key) << ";\n"
     << "    ssl_protocols TLSv1.2 TLSv1.3;\n"
@@ -174,13 +174,13 @@ Probe probe_tls(SSL_CTX* ctx, std::uint16_t port, Clock::time_point deadline, Al
 
 bool NginxTls::available() { return ::access(kBinary, X_OK) == 0; }
 
-NginxTls::NginxTls(const CertFiles& cert, std::string_view body) : dir_("lb-nginx") {
+NginxTls::NginxTls(const CertFiles& cert, std::string_view body, bool http2) : dir_("lb-nginx") {
   int listen_fd = -1;
   try {
     listen_fd = listen_on_loopback(port_);
     {
       std::ofstream conf(dir_.file("nginx.conf"));
-      conf << config_text(dir_.path(), port_, cert, body);
+      conf << config_text(dir_.path(), port_, cert, body, http2);
       if (!conf.flush()) throw std::runtime_error("NginxTls: cannot write nginx.conf");
     }
     // "FD;" in NGINX is how an upgrading nginx hands its listeners to the new binary.

@@ -25,9 +25,10 @@ class NginxTls {
   // Whether kBinary exists and is executable; tests GTEST_SKIP when it is not.
   static bool available();
 
-  // Returns once nginx completes a TLS handshake on port(). `cert` may hold a chain. Throws
+  // Returns once nginx completes a TLS handshake on port(). `cert` may hold a chain. With
+  // `http2`, ALPN selects h2 when offered (nginx 1.22's "listen ... ssl http2"). Throws
   // std::runtime_error with nginx's error log when it exits or is not ready in kTimeout.
-  NginxTls(const CertFiles& cert, std::string_view body);
+  NginxTls(const CertFiles& cert, std::string_view body, bool http2 = false);
   // Stops nginx (SIGTERM, then SIGKILL to its process group), reaps it and removes its
   // temp dir.
   ~NginxTls();

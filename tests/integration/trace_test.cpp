@@ -75,7 +75,7 @@ TEST(TlsTrace, ReportShowsTheNegotiationAndTheChainThenAResumption) {
       << block[6];
   const std::vector<std::string> expected{
       "  SNI: localhost",
-      "  ALPN offered: http/1.1",
+      "  ALPN offered: h2,http/1.1",
       "  ALPN Protocol: http/1.1",
       "  version: TLSv1.3",
       "  cipher: " + cipher,
@@ -127,7 +127,7 @@ TEST(TlsTrace, ServerChoosingNoAlpnProtocolShowsNone) {
   EXPECT_EQ(r.body, "no alpn");
   auto block = tls_block(lb->log(), "c1/u1 TLS handshake with ");
   ASSERT_GE(block.size(), 4u) << lb->log();
-  EXPECT_EQ(block[2], "  ALPN offered: http/1.1");
+  EXPECT_EQ(block[2], "  ALPN offered: h2,http/1.1");
   EXPECT_EQ(block[3], "  ALPN Protocol: none");
   // A certificate without the CA after it: a chain of one.
   EXPECT_NE(std::find(block.begin(), block.end(), "  certificate chain (1):"), block.end())

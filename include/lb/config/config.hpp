@@ -23,13 +23,23 @@ struct BackendTls {
   std::string ca_file;   // PEM trust anchors added for this backend (beside --ca and the system's)
 };
 
+// Which HTTP version the balancer speaks to one backend.
+enum class Protocol {
+  automatic,  // TLS: ALPN offers h2 and http/1.1, the backend picks; plain: HTTP/1.1
+  h1,         // HTTP/1.1 only (TLS offers only http/1.1)
+  h2,         // HTTP/2 only: TLS offers only h2; plain TCP uses prior knowledge (h2c://)
+};
+
 // One upstream as the operator wrote it; resolved to addresses by the net layer.
 struct BackendSpec {
   std::string host;  // DNS name or IP literal, without IPv6 brackets
   std::uint16_t port = 0;
   unsigned weight = 1;  // >= 1; used by the weighted and random strategies
   BackendTls tls{};
+  Protocol protocol = Protocol::automatic;  // h2c://, or ,proto=auto|h1|h2
 
+  // The ALPN list TLS offers for `protocol`: "h2,http/1.1", "http/1.1" or "h2".
+  const char* alpn() const;
   // "host:port" ("[::1]:port" for IPv6 literals, port omitted when it is the scheme's
   // default, 80 or 443): the Host header value the balancer sends unless --preserve-host.
   std::string authority() const;
@@ -100,5 +110,6 @@ struct Config {
 const char* to_string(Strategy s);
 const char* to_string(LogLevel l);
 const char* to_string(Mode m);
+const char* to_string(Protocol p);
 
 }  // namespace lb::config

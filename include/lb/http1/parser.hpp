@@ -6,8 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "lb/http1/errc.hpp"
@@ -21,6 +23,7 @@ enum class MessageKind { request, response };
 enum class BodyOutput {
   raw,      // body bytes only (Content-Length, close-delimited, or de-chunked for HTTP/1.0)
   chunked,  // chunked framing with trailers: the input's chunks, or one chunk per piece
+  data,     // body bytes only, trailer fields collected in trailers() (for HTTP/2 upstream)
 };
 
 struct ParserLimits {
@@ -75,6 +78,8 @@ class Parser {
   void clear_output();
   // Body bytes parsed so far in this message (payload only, without framing).
   std::uint64_t body_bytes() const { return body_bytes_; }
+  // With BodyOutput::data: the trailer fields of a chunked body, as received.
+  const std::vector<std::pair<std::string, std::string>>& trailers() const { return trailers_; }
   // True when the body ends at connection close (responses without length).
   bool body_until_eof() const;
   // After message_done: whether the connection may carry another message.
@@ -95,6 +100,7 @@ class Parser {
   int on_header_field(const char* at, std::size_t len);
   int on_header_value(const char* at, std::size_t len);
   int check_field(const HeaderField& f);
+  int collect_trailer(const char* at, std::size_t len, bool value);
 
   llhttp_t parser_;
   MessageKind kind_;
@@ -116,6 +122,10 @@ class Parser {
   // Framing bytes (chunk sizes, CRLFs, trailer punctuation); fixed so spans stay valid.
   std::array<char, 4096> framing_{};
   std::size_t framing_used_ = 0;
+
+  std::vector<std::pair<std::string, std::string>> trailers_;
+  std::size_t trailer_bytes_ = 0;
+  bool trailer_value_ = false;
 
   std::error_code error_;
   const char* error_reason_ = "";

@@ -19,6 +19,15 @@ struct RequestRewrite {
 // `connection_tokens` is the request's or response's Connection field values.
 bool is_hop_by_hop(std::string_view name, const Head& head, const char* base);
 
+// What happens to a client's request field on the way upstream.
+enum class RequestField {
+  forward,        // passed on as it is
+  host,           // rewritten to the backend authority unless preserve_host
+  forwarded_for,  // merged into one X-Forwarded-For with the client address appended
+  drop,           // hop-by-hop, Expect, or X-Forwarded-Proto/-Host (the balancer sets them)
+};
+RequestField classify_request_field(std::string_view name, const Head& head, const char* base);
+
 // Appends the upstream request head (HTTP/1.1, keep-alive) to out: request line, the
 // client's fields in order minus hop-by-hop ones, Host rewritten in place (or added first
 // for HTTP/1.0 clients that sent none), X-Forwarded-For appended to, X-Forwarded-Proto and

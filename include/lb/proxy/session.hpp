@@ -9,8 +9,11 @@
 #include <vector>
 
 #include "lb/http1/parser.hpp"
+#include "lb/http2/client_stream.hpp"
+#include "lb/http2/translate.hpp"
 #include "lb/net/stream.hpp"
 #include "lb/net/watchdog.hpp"
+#include "lb/pool/h2_connection.hpp"
 #include "lb/pool/upstream_connection.hpp"
 #include "lb/proxy/proxy_error.hpp"
 #include "lb/proxy/worker.hpp"
@@ -40,6 +43,10 @@ class Session {
   // Sends the head (Host for backend_) and streams the body; after the first attempt,
   // resends the request held whole in the buffer (only when replayable_).
   asio::awaitable<std::optional<ProxyError>> send_request();
+  // Reads more request body from the client into buf_ (send_request and send_h2_body).
+  // While `hold`, parsed bytes stay in buf_ for a replay; when it is full they are let go:
+  // `hold` becomes false and `sent` (parsed body bytes already passed on) 0.
+  asio::awaitable<std::optional<ProxyError>> read_request_body(bool& hold, std::uint64_t& sent);
   asio::awaitable<std::optional<ProxyError>> read_response_head();
   asio::awaitable<Outcome> relay_response_body();
   asio::awaitable<void> reply_error(const ProxyError& err, bool close);
@@ -63,6 +70,27 @@ class Session {
   // Wraps a freshly connected upstream connection in TLS when its backend wants it.
   asio::awaitable<std::optional<ProxyError>> start_tls(pool::UpstreamConnection& conn);
 
+  // HTTP/2 upstream (h2_exchange.cpp). One request on backend's shared connections.
+  struct H2Result {
+    std::optional<Outcome> outcome;   // the exchange ended (response relayed or client gone)
+    std::optional<ProxyError> error;  // no response: the error for the client
+    bool retry = false;               // error: another backend may be tried
+  };
+  // `opened`: the connection this request just opened, when ALPN chose h2 on it.
+  asio::awaitable<H2Result> exchange_h2(std::size_t backend,
+                                        std::shared_ptr<pool::H2Connection> opened);
+  // A connection with a free stream slot in h2_conn_: pooled, or newly opened (here, or
+  // `opened` by the caller), waiting while all are full. A connection this request opened
+  // that fails before it is ready fails the request.
+  asio::awaitable<std::optional<ProxyError>> acquire_h2(std::size_t backend,
+                                                        std::shared_ptr<pool::H2Connection> opened);
+  std::shared_ptr<pool::H2Connection> adopt_h2(std::unique_ptr<pool::UpstreamConnection> conn);
+  asio::awaitable<std::optional<ProxyError>> send_h2_body();
+  asio::awaitable<std::optional<ProxyError>> wait_h2_head();
+  asio::awaitable<Outcome> relay_h2_body();
+  ProxyError h2_stream_error() const;
+  asio::awaitable<bool> write_client_iov();
+
   Worker& w_;
   net::Stream client_;
   std::unique_ptr<trace::HexTrace> client_tap_;  // --trace only
@@ -74,6 +102,13 @@ class Session {
   std::string head_out_;                 // serialized heads and error replies, reused
   std::vector<asio::const_buffer> iov_;  // gather list for one write, reused
   std::unique_ptr<pool::UpstreamConnection> up_;
+  std::shared_ptr<pool::H2Connection> h2_conn_;
+  http2::ClientStream h2_stream_;
+  http2::FieldList h2_fields_;
+  std::string h2_body_;              // HTTP/2 DATA being written to the client
+  std::string chunk_line_;           // chunk-size line for re-chunked HTTP/2 DATA
+  std::string trailer_out_;          // last chunk with an HTTP/2 response's trailers
+  bool client_te_trailers_ = false;  // the client sent "TE: trailers"
 
   // Per request.
   std::chrono::steady_clock::time_point started_;

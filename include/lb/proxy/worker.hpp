@@ -39,6 +39,9 @@ struct Worker {
   std::shared_ptr<spdlog::logger> tls_log;
   std::unique_ptr<trace::KeyLog> keylog;
   std::vector<std::unique_ptr<net::TlsClient>> tls;  // per backend; null for plain ones
+  // Per backend: its last TLS handshake chose h2 (ALPN), for proto=auto backends.
+  std::vector<bool> alpn_h2;
+  pool::H2Settings h2;
   std::size_t open_sessions = 0;
   std::uint64_t last_client_id = 0;    // "c<N>" in traces
   std::uint64_t last_upstream_id = 0;  // "u<N>"
@@ -46,6 +49,12 @@ struct Worker {
   // Creates the TLS clients of the TLS backends, once the loggers and key log are set.
   // Throws std::runtime_error with one line when a CA file cannot be loaded.
   void make_tls_clients();
+
+  // Whether requests to backend i go over HTTP/2: h2c:// or proto=h2, or TLS whose ALPN
+  // picked h2 last time.
+  bool uses_h2(std::size_t i) const {
+    return config->backends[i].protocol == config::Protocol::h2 || alpn_h2[i];
+  }
 
   // Feed an outcome of a request or probe to backend i's health; a state change logs one
   // warn line (backend, new state, reason, how many changes so far).

@@ -28,6 +28,7 @@ class HexTrace {
 
   void set_label(std::string label) { label_ = std::move(label); }
   const std::string& label() const { return label_; }
+  const std::string& peer() const { return peer_; }
   void record(Direction d, std::string_view bytes);
 
  private:

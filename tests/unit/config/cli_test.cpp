@@ -515,7 +515,7 @@ TEST(ParseCli, TlsAndTraceFlags) {
 
 TEST(ParseBackend, RefusedFormsSayWhy) {
   const std::pair<const char*, const char*> cases[] = {
-      {"ftp://host", R"(scheme "ftp" is not supported (use http://, https:// or none))"},
+      {"ftp://host", R"(scheme "ftp" is not supported (use http://, https://, h2c:// or none))"},
       {"host,tls=maybe", R"(tls "maybe" is not valid (expected on or off))"},
       {"host,verify=", "is not valid (expected on or off)"},
       {"host,sni=", R"(sni "" is not a host name)"},
@@ -546,8 +546,8 @@ TEST(ParseBackend, RefusedFormsSayWhy) {
       {"host,weight=x", "is not valid"},
       {"host,weight=2,weight=3", R"(option "weight" is given twice)"},
       {"host,w=2",
-       R"(unknown option "w=2" (expected weight=N, tls=on|off, sni=NAME, verify=on|off or )"
-       "ca=FILE)"},
+       R"(unknown option "w=2" (expected weight=N, tls=on|off, sni=NAME, verify=on|off, )"
+       "ca=FILE or proto=auto|h1|h2)"},
       {"host,", R"(unknown option "")"},
       {"http://host/path", "paths are not supported (expected http://HOST:PORT)"},
       {"http://host//", "paths are not supported"},
@@ -633,6 +633,8 @@ TEST(HelpText, ListsEveryOptionDefaultSpecSyntaxAndExitCodes) {
                         "sni=NAME",
                         "verify=off",
                         "ca=FILE",
+                        "proto=auto|h1|h2",
+                        "h2c",
                         "-k, --insecure",
                         "--ca FILE",
                         "--keylog FILE",
