@@ -260,6 +260,52 @@ TEST(H2Proxy, HundredMibUploadStreamsInBoundedMemory) {
   EXPECT_LT(rss, kMaxRssKb) << "load_balancer peak RSS " << rss << " KiB";
 }
 
+TEST(H2Proxy, SlowClientHoldsBackOnlyItsOwnStream) {
+  auto fb = start_fault();
+  auto lb = start_balancer({h2c_backend(fb->port())});
+  // A client that asks for 100 MiB and reads nothing more than the head for now.
+  RawClient slow(lb->port());
+  ASSERT_TRUE(slow.send("GET /bytes/" + std::to_string(k100MiB) +
+                        " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(slow.read_until("\r\n\r\n"));
+  const std::size_t body_start = slow.buffered().find("\r\n\r\n") + 4;
+  // Another client gets 20 MiB in full over the same connection meanwhile.
+  constexpr std::uint64_t k20MiB = 20ULL << 20;
+  CurlRequest rq{.url = url(lb->port(), "/bytes/" + std::to_string(k20MiB))};
+  std::uint64_t fast_bytes = 0;
+  rq.sink = [&](const char*, std::size_t n) {
+    fast_bytes += n;
+    return true;
+  };
+  auto fast = http(rq);
+  EXPECT_EQ(fast.status, 200) << fast.error;
+  EXPECT_EQ(fast_bytes, k20MiB);
+  json s = fault_stats(fb->port());
+  EXPECT_EQ(s["h2_connections_total"], 1) << s.dump();
+  // The slow stream got only its window and what the client's socket buffers hold, far
+  // from its 100 MiB: nothing made the balancer read (and keep) it all.
+  std::uint64_t sent = s["bytes_sent"];
+  EXPECT_LT(sent, k20MiB + (16ULL << 20)) << s.dump();
+  EXPECT_LT(lb->peak_rss_kb(), kMaxRssKb);
+  // Once the client reads, its response completes.
+  std::string all = slow.read_until_close(kBigTimeout);
+  EXPECT_EQ(all.size() - body_start, k100MiB);
+}
+
+TEST(H2Proxy, IdleConnectionIsPingedThenClosedWithGoaway) {
+  auto fb = start_fault();
+  // PING after 1 s of silence (half the idle timeout), GOAWAY after 2 s without a stream.
+  auto lb = start_balancer({h2c_backend(fb->port())}, {"--idle-timeout", "2s", "--trace"});
+  ASSERT_EQ(http_get(url(lb->port(), "/")).status, 200);
+  const std::string backend = "127.0.0.1:" + std::to_string(fb->port());
+  EXPECT_TRUE(lb->wait_for_log("h2 lb->" + backend + " PING stream=0")) << lb->log();
+  EXPECT_TRUE(lb->wait_for_log("h2 " + backend + "->lb PING stream=0 length=8 flags=ACK"));
+  EXPECT_TRUE(lb->wait_for_log("h2 lb->" + backend + " GOAWAY stream=0")) << lb->log();
+  // A new request after that opens a new connection and works.
+  EXPECT_EQ(http_get(url(lb->port(), "/")).status, 200);
+  EXPECT_EQ(fault_stats(fb->port())["h2_connections_total"], 2);
+}
+
 TEST(H2Proxy, RequestTrailersReachTheBackend) {
   auto fb = start_fault();
   auto lb = start_balancer({h2c_backend(fb->port())});
