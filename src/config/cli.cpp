@@ -90,6 +90,8 @@ Timeouts (D: 250ms, 5s, 1m, 1h, or a bare number of seconds; 1ms..24h):
                               (default 10s)
       --idle-timeout D        keep-alive idle time, client and backend side
                               (default 60s)
+      --drain-timeout D       on SIGTERM or SIGINT: longest wait for requests
+                              in flight before exiting (default 30s)
 
 Limits (SIZE: 512, 64k, 10m, 1g; k, m and g are multiples of 1024):
       --max-body-size SIZE    largest request body; 0 = unlimited (default 0)
@@ -385,6 +387,7 @@ constexpr OptionInfo kOptions[] = {
     {"response-timeout", '\0', kDurationHint, set_timeout<&Timeouts::response>},
     {"client-timeout", '\0', kDurationHint, set_timeout<&Timeouts::client>},
     {"idle-timeout", '\0', kDurationHint, set_timeout<&Timeouts::idle>},
+    {"drain-timeout", '\0', kDurationHint, set_timeout<&Timeouts::drain>},
     {"max-body-size", '\0', kSizeHint,
      [](Config& c, Flag f, Value v) { c.limits.max_body = size_value(f, v, kSizeHint); }},
     {"max-header-size", '\0', kHeaderSizeHint, set_max_header},

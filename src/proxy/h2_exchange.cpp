@@ -273,7 +273,8 @@ asio::awaitable<Session::Outcome> Session::relay_h2_body() {
   // Trailers need chunked framing; a client that asked for them (TE: trailers) gets it
   // even when the backend sent a content-length.
   bool chunked = has_body && !client_http10_ && (!st.has_content_length() || client_te_trailers_);
-  bool close = !client_keep_alive_ || (client_http10_ && has_body && !st.has_content_length());
+  bool close = !client_keep_alive_ || w_.draining ||
+               (client_http10_ && has_body && !st.has_content_length());
   head_out_.clear();
   http2::write_response_head(st, {chunked, close, client_http10_ && !close}, head_out_);
 

@@ -149,9 +149,10 @@ asio::awaitable<std::optional<std::string>> probe_once(Worker& w, std::size_t ba
 }
 
 asio::awaitable<void> probe_loop(Worker& w, std::size_t backend) {
-  asio::steady_timer timer(w.io);
+  Worker::LoopTimer timer(w);
   for (;;) {
     auto failure = co_await probe_once(w, backend);
+    if (w.draining) co_return;  // cancelled by the stop, not the backend's fault
     if (failure) {
       w.log->debug("backend {}: {}", w.name(backend), *failure);
       w.report_failure(backend, *failure);
@@ -160,7 +161,7 @@ asio::awaitable<void> probe_loop(Worker& w, std::size_t backend) {
     }
     timer.expires_after(w.config->health.interval);
     auto [ec] = co_await timer.async_wait(kToken);
-    if (ec) co_return;
+    if (ec || w.draining) co_return;
   }
 }
 

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 
 #include "lb/net/endpoint.hpp"
 #include "lb/proxy/health_prober.hpp"
@@ -58,13 +59,13 @@ asio::awaitable<void> accept_loop(Worker& w, tcp::acceptor& acceptor) {
 }
 
 asio::awaitable<void> prune_loop(Worker& w) {
-  asio::steady_timer timer(w.io);
+  Worker::LoopTimer timer(w);
   auto period = std::clamp<std::chrono::steady_clock::duration>(
       w.config->timeouts.idle / 2, std::chrono::milliseconds(100), std::chrono::seconds(5));
   for (;;) {
     timer.expires_after(period);
     auto [ec] = co_await timer.async_wait(kToken);
-    if (ec) co_return;
+    if (ec || w.draining) co_return;
     w.pool.prune(std::chrono::steady_clock::now());
   }
 }
@@ -111,6 +112,31 @@ void set_up_tracing(Worker& w) {
     }
     w.log->warn("writing TLS session secrets of backend connections to {}", keylog);
   }
+}
+
+// Graceful stop (SIGTERM, SIGINT): no new connections, idle ones closed, the others closed
+// after their current response. Returns true when everything finished within
+// --drain-timeout, so that the loop runs out of work; false when connections remain.
+asio::awaitable<bool> drain(Worker& w, tcp::acceptor& acceptor) {
+  w.begin_drain();
+  std::error_code ec;
+  acceptor.close(ec);
+  for (Session* s : w.sessions) s->close_if_idle();
+  auto timeout = w.config->timeouts.drain;
+  w.log->info("stopping: no new connections, {} open, waiting up to {}ms for them",
+              w.sessions.size(), timeout.count());
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!w.sessions.empty() && std::chrono::steady_clock::now() < deadline) {
+    co_await w.drained.wait(deadline);
+  }
+  if (!w.sessions.empty()) {
+    w.log->warn("stopping: {} connections still open after {}ms, closing them", w.sessions.size(),
+                timeout.count());
+    co_return false;
+  }
+  w.pool.clear();  // idle backend connections, HTTP/2 ones included
+  w.log->info("stopped: every connection finished");
+  co_return true;
 }
 
 }  // namespace
@@ -181,12 +207,6 @@ int run_single_process(std::shared_ptr<const config::Config> cfg) {
               cfg->health.rise, cfg->health.interval.count());
   }
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const std::error_code& ec, int sig) {
-    if (ec) return;
-    log->info("signal {}: stopping", sig);
-    io.stop();
-  });
   asio::co_spawn(io, accept_loop(worker, acceptor), asio::detached);
   asio::co_spawn(io, prune_loop(worker), asio::detached);
   if (cfg->health.active) {
@@ -194,7 +214,48 @@ int run_single_process(std::shared_ptr<const config::Config> cfg) {
       asio::co_spawn(io, probe_loop(worker, i), asio::detached);
     }
   }
+
+  // SIGTERM and SIGINT drain; SIGQUIT (or a drain that timed out) stops at once; SIGHUP is
+  // reserved for reloading the config.
+  bool immediate = false;
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGQUIT);
+  signals.add(SIGHUP);
+  std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec,
+                                                                   int sig) {
+    if (ec) return;
+    if (sig == SIGQUIT) {
+      log->info("signal {} (SIGQUIT): stopping now", sig);
+      immediate = true;
+      io.stop();
+      return;
+    }
+    // Listening again first: the drain may finish (and cancel this) before co_spawn returns.
+    signals.async_wait(on_signal);
+    if (sig == SIGHUP) {
+      log->warn("signal {} (SIGHUP): config reload is not available yet; ignored", sig);
+    } else if (!worker.draining) {
+      log->info("signal {}: stopping gracefully", sig);
+      asio::co_spawn(
+          io,
+          [&]() -> asio::awaitable<void> {
+            bool clean = co_await drain(worker, acceptor);
+            if (!clean) {
+              immediate = true;
+              io.stop();
+            }
+            signals.cancel();
+          },
+          asio::detached);
+    }
+  };
+  signals.async_wait(on_signal);
   io.run();
+  if (immediate) {
+    // Sessions still hold the loop and the worker; ending here skips tearing them down.
+    spdlog::shutdown();
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   return 0;
 }
 

@@ -62,6 +62,7 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 
 Session::Session(Worker& worker, tcp::socket socket)
     : w_(worker),
+      index_(w_.sessions.size()),
       client_(std::move(socket)),
       client_id_(++w_.last_client_id),
       buf_(kClientBuffer),
@@ -82,11 +83,23 @@ Session::Session(Worker& worker, tcp::socket socket)
   head_out_.reserve(4096);
   iov_.reserve(64);
   ++w_.open_sessions;
+  w_.sessions.push_back(this);
 }
 
 Session::~Session() {
   watchdog_.stop();
   --w_.open_sessions;
+  Session* last = w_.sessions.back();
+  w_.sessions[index_] = last;
+  last->index_ = index_;
+  w_.sessions.pop_back();
+  if (w_.draining && w_.sessions.empty()) w_.drained.notify();
+}
+
+void Session::close_if_idle() {
+  if (!idle_) return;
+  std::error_code ec;
+  client_.socket().cancel(ec);  // the pending read ends; run() closes the connection
 }
 
 asio::awaitable<void> Session::run() {
@@ -95,7 +108,7 @@ asio::awaitable<void> Session::run() {
     bool got_head = co_await read_request_head();
     if (!got_head) break;
     Outcome outcome = co_await forward_request();
-    if (outcome == Outcome::close) break;
+    if (outcome == Outcome::close || w_.draining) break;
   }
   up_.reset();
   std::error_code ec;
@@ -141,9 +154,12 @@ asio::awaitable<bool> Session::read_request_head() {
                            true);
       co_return false;
     }
+    if (!started && w_.draining) co_return false;
     auto space = buf_.free_space();
+    idle_ = !started;
     auto [ec, n] =
         co_await client_.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+    idle_ = false;
     if (ec || n == 0) {
       if (watchdog_.expired() && started) {
         co_await reply_error({408, "request_timeout", Side::downstream, false,
@@ -166,7 +182,7 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
   method_ = h.method;
   target_.assign(h.target.in(buf_.base()));
   client_http10_ = h.is_http10();
-  client_keep_alive_ = h.keep_alive;
+  client_keep_alive_ = h.keep_alive && !w_.draining;
   is_head_ = method_ == "HEAD";
   response_bytes_ = 0;
   response_status_ = 0;
@@ -579,7 +595,9 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
   }
   bool eof_body = h.has_body && !h.chunked && !h.has_content_length;
   bool out_chunked = h.has_body && !client_http10_ && (h.chunked || eof_body);
-  bool close = !client_keep_alive_ || (client_http10_ && (h.chunked || eof_body) && h.has_body);
+  // A graceful stop that began while the request was under way still says so in this head.
+  bool close = !client_keep_alive_ || w_.draining ||
+               (client_http10_ && (h.chunked || eof_body) && h.has_body);
   head_out_.clear();
   http1::write_response_head(h, u.buffer.base(), {out_chunked, close, client_http10_ && !close},
                              head_out_);

@@ -12,7 +12,8 @@ Worker::Worker(asio::io_context& io_ctx, std::shared_ptr<const config::Config> c
       strategy(balancer::make_strategy(config->strategy, config->backends.size(),
                                        std::random_device{}())),
       pool(config->backends.size(), config->limits.max_idle_per_backend, config->timeouts.idle),
-      alpn_h2(config->backends.size(), false) {
+      alpn_h2(config->backends.size(), false),
+      drained(io_ctx.get_executor()) {
   // PINGs on an idle HTTP/2 connection notice a dead backend before a request does.
   auto idle = config->timeouts.idle;
   h2 = {idle, std::min<std::chrono::steady_clock::duration>(idle / 2, std::chrono::seconds(30)),
@@ -28,6 +29,17 @@ Worker::Worker(asio::io_context& io_ctx, std::shared_ptr<const config::Config> c
     authorities.push_back(config->backends[i].authority());
     names.push_back(config->backends[i].name());
   }
+}
+
+Worker::LoopTimer::LoopTimer(Worker& w) : asio::steady_timer(w.io), w_(w) {
+  w_.loop_timers.push_back(this);
+}
+
+Worker::LoopTimer::~LoopTimer() { std::erase(w_.loop_timers, this); }
+
+void Worker::begin_drain() {
+  draining = true;
+  for (LoopTimer* t : loop_timers) t->cancel();
 }
 
 void Worker::make_tls_clients() {

@@ -20,20 +20,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Runs `count` requests at once, each on its own client connection (one thread each), and
-// returns the responses in request order.
-std::vector<CurlResponse> concurrently(std::size_t count,
-                                       const std::function<CurlRequest(std::size_t)>& request) {
-  std::vector<CurlResponse> out(count);
-  std::vector<std::thread> threads;
-  threads.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    threads.emplace_back([&, i] { out[i] = http(request(i)); });
-  }
-  for (auto& t : threads) t.join();
-  return out;
-}
-
 std::size_t count_status(const std::vector<CurlResponse>& rs, long status) {
   return static_cast<std::size_t>(
       std::count_if(rs.begin(), rs.end(), [&](const auto& r) { return r.status == status; }));
@@ -108,15 +94,6 @@ TEST(H2Proxy, GoawayMidFlightRetriesTheRefusedStreamsAndProcessesEachRequestOnce
   EXPECT_EQ(s["by_method"]["POST"], kRequests / 2) << s.dump();
   EXPECT_GE(s["h2_connections_total"], kRequests / 3) << s.dump();
   EXPECT_GE(s["h2_goaways_sent"], 1);
-}
-
-// Polls fault_backend's stats until `key` reaches `at_least`, for up to kTimeout.
-bool wait_for_stat(std::uint16_t port, const char* key, int at_least) {
-  for (auto deadline = Clock::now() + kTimeout; Clock::now() < deadline;) {
-    if (fault_stats(port)[key].get<int>() >= at_least) return true;
-    std::this_thread::yield();
-  }
-  return false;
 }
 
 TEST(H2Proxy, GoawayLetsTheStreamsBelowItFinishAndTakesNoNewOnes) {

@@ -129,7 +129,7 @@ pid_t spawn(const std::string& path, const std::vector<std::string>& args, int o
 int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 
 // Waits for `pid` until the deadline; nullopt if it is still running.
-std::optional<int> wait_exit(pid_t pid, Clock::time_point deadline) {
+std::optional<int> wait_pid(pid_t pid, Clock::time_point deadline) {
   for (;;) {
     int status = 0;
     pid_t r = ::waitpid(pid, &status, WNOHANG);
@@ -180,7 +180,7 @@ RunResult run_program(const std::string& name, const std::vector<std::string>& a
   ::close(out_fd);
   ::close(err_fd);
   RunResult result;
-  auto status = wait_exit(pid, Clock::now() + timeout);
+  auto status = wait_pid(pid, Clock::now() + timeout);
   if (!status) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
@@ -304,6 +304,19 @@ long Process::peak_rss_kb() const {
   return -1;
 }
 
+void Process::signal(int sig) const {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+std::optional<int> Process::wait_exit(Clock::duration timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (running()) {
+    if (Clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(5ms);
+  }
+  return exit_code_;
+}
+
 int Process::terminate(Clock::duration grace) {
   if (pid_ <= 0 || !running()) return exit_code_;
   if (own_group_) {
@@ -316,7 +329,7 @@ int Process::terminate(Clock::duration grace) {
     return exit_code_;
   }
   ::kill(pid_, SIGTERM);
-  auto status = wait_exit(pid_, Clock::now() + grace);
+  auto status = wait_pid(pid_, Clock::now() + grace);
   if (!status) {
     ::kill(pid_, SIGKILL);
     int st = 0;
@@ -391,6 +404,15 @@ nlohmann::json fault_stats(std::uint16_t port) {
   auto r = http_get(url(port, "/_fault/stats"));
   EXPECT_EQ(r.status, 200) << r.body;
   return nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+}
+
+bool wait_for_stat(std::uint16_t port, const char* key, long at_least, Clock::duration timeout) {
+  for (auto deadline = Clock::now() + timeout; Clock::now() < deadline;) {
+    auto s = fault_stats(port);
+    if (s.is_object() && s.contains(key) && s[key].get<long>() >= at_least) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return false;
 }
 
 std::string url(std::uint16_t port, std::string_view path) {
@@ -749,6 +771,18 @@ CurlResponse http(const CurlRequest& rq) {
   curl_slist_free_all(list);
   curl_easy_cleanup(h);
   return rs;
+}
+
+std::vector<CurlResponse> concurrently(std::size_t count,
+                                       const std::function<CurlRequest(std::size_t)>& request) {
+  std::vector<CurlResponse> out(count);
+  std::vector<std::thread> threads;
+  threads.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    threads.emplace_back([&, i] { out[i] = http(request(i)); });
+  }
+  for (auto& t : threads) t.join();
+  return out;
 }
 
 void expect_lb_error(const CurlResponse& r, long status, const std::string& code) {

@@ -93,6 +93,11 @@ class Process {
   long peak_rss_kb() const;
   // Whether it has not exited yet.
   bool running();
+  // Sends `sig` (e.g. SIGTERM) and returns at once.
+  void signal(int sig) const;
+  // Waits up to `timeout` for it to exit: its exit code (-1 for a signal), or nullopt while
+  // it still runs.
+  std::optional<int> wait_exit(Clock::duration timeout);
   // SIGTERM, up to `grace` for it to exit, then SIGKILL. Returns the exit code (-1 when it
   // was killed by a signal). Idempotent.
   int terminate(Clock::duration grace = 10s);
@@ -150,6 +155,9 @@ std::string url(std::uint16_t port, std::string_view path = "/");
 // fault_backend's GET /_fault/stats on 127.0.0.1:port over HTTP/1.1, parsed (null when the
 // call fails, which is also a test failure).
 nlohmann::json fault_stats(std::uint16_t port);
+// Polls fault_stats until `key` is at least `at_least`; false at the deadline.
+bool wait_for_stat(std::uint16_t port, const char* key, long at_least,
+                   Clock::duration timeout = kTimeout);
 
 // ---------------------------------------------------------------------------------------
 // Files and text
@@ -294,6 +302,10 @@ struct CurlResponse {
 
 CurlResponse http(const CurlRequest& request);
 inline CurlResponse http_get(const std::string& u) { return http({.url = u}); }
+// Runs `count` requests at once, each on its own connection (a thread each); the responses
+// in request order.
+std::vector<CurlResponse> concurrently(std::size_t count,
+                                       const std::function<CurlRequest(std::size_t)>& request);
 
 // The checks every reply the balancer makes itself passes: status, X-LB-Error, plain-text
 // body starting with the status.

@@ -54,6 +54,7 @@ struct Timeouts {
   Millis response{60000};  // request fully sent -> backend response head received
   Millis client{10000};    // first byte -> complete request head from a client
   Millis idle{60000};      // keep-alive idle time, client side and pooled upstream side
+  Millis drain{30000};     // graceful stop: longest wait for requests in flight
 };
 
 struct Limits {

@@ -32,6 +32,9 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   asio::awaitable<void> run();
+  // Graceful stop: a session waiting for its next request closes now; one in the middle
+  // of a request closes after the response (Worker::draining).
+  void close_if_idle();
 
  private:
   enum class Outcome { keep_alive, close };
@@ -92,6 +95,8 @@ class Session {
   asio::awaitable<bool> write_client_iov();
 
   Worker& w_;
+  std::size_t index_;  // in w_.sessions
+  bool idle_ = false;  // waiting for the first byte of a request
   net::Stream client_;
   std::unique_ptr<trace::HexTrace> client_tap_;  // --trace only
   std::uint64_t client_id_;                      // "c<N>" in traces

@@ -4,6 +4,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,11 +13,14 @@
 #include "lb/balancer/backend.hpp"
 #include "lb/balancer/strategy.hpp"
 #include "lb/config/config.hpp"
+#include "lb/net/event.hpp"
 #include "lb/net/tls_client.hpp"
 #include "lb/pool/pool.hpp"
 #include "lb/trace/keylog.hpp"
 
 namespace lb::proxy {
+
+class Session;
 
 // Everything one event loop needs to serve requests, passed by reference to each client
 // session. Single-threaded: only the loop that owns it touches it.
@@ -43,6 +47,27 @@ struct Worker {
   std::vector<bool> alpn_h2;
   pool::H2Settings h2;
   std::size_t open_sessions = 0;
+  // Open client sessions; each keeps its index here (Session's constructor and destructor).
+  std::vector<Session*> sessions;
+  // Graceful stop under way: sessions close after their current response; `drained` is
+  // notified when the last one has gone.
+  bool draining = false;
+  net::Event drained;
+  // The timers the background loops (prune, probes) sleep on: a stop cancels them, and the
+  // loops, seeing `draining`, end. A LoopTimer registers itself for its lifetime.
+  class LoopTimer : public asio::steady_timer {
+   public:
+    explicit LoopTimer(Worker& w);
+    ~LoopTimer();
+    LoopTimer(const LoopTimer&) = delete;
+    LoopTimer& operator=(const LoopTimer&) = delete;
+
+   private:
+    Worker& w_;
+  };
+  std::vector<LoopTimer*> loop_timers;
+  // Starts a graceful stop of this loop's work: `draining`, loop timers cancelled.
+  void begin_drain();
   std::uint64_t last_client_id = 0;    // "c<N>" in traces
   std::uint64_t last_upstream_id = 0;  // "u<N>"
 

@@ -59,6 +59,7 @@ TEST(ParseCli, DefaultsWithNoArguments) {
   EXPECT_EQ(c.timeouts.response, 60s);
   EXPECT_EQ(c.timeouts.client, 10s);
   EXPECT_EQ(c.timeouts.idle, 60s);
+  EXPECT_EQ(c.timeouts.drain, 30s);
   EXPECT_EQ(c.limits.max_body, 0u);
   EXPECT_EQ(c.limits.max_header_bytes, 32u * 1024);
   EXPECT_FALSE(c.preserve_host);
@@ -164,6 +165,7 @@ TEST(ParseCli, NumericBounds) {
   EXPECT_EQ(parse({"--max-header-size", "1k"}).config.limits.max_header_bytes, 1024u);
   EXPECT_EQ(parse({"--max-body-size", "0"}).config.limits.max_body, 0u);
   EXPECT_EQ(parse({"--idle-timeout", "24h"}).config.timeouts.idle, 24h);
+  EXPECT_EQ(parse({"--drain-timeout", "250ms"}).config.timeouts.drain, 250ms);
   EXPECT_EQ(parse({"--connect-timeout", "1ms"}).config.timeouts.connect, 1ms);
 }
 
@@ -611,6 +613,7 @@ TEST(HelpText, ListsEveryOptionDefaultSpecSyntaxAndExitCodes) {
                         "--response-timeout D",
                         "--client-timeout D",
                         "--idle-timeout D",
+                        "--drain-timeout D",
                         "--max-body-size SIZE",
                         "--max-header-size SIZE",
                         "--preserve-host",
