@@ -3,7 +3,7 @@
 # modules listed before it, and itself). Prints one line per violation; exit 1 if any.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-order=(util config trace net http1 http2 balancer pool proxy metrics process)
+order=(util metrics config trace net http1 http2 balancer pool proxy process)
 rank() {
   local i
   for i in "${!order[@]}"; do [[ ${order[$i]} == "$1" ]] && { echo "$i"; return; }; done

@@ -41,6 +41,8 @@ Listening:
                               (default 8080)
       --listen ADDR           IPv4 or IPv6 address to listen on; brackets
                               are allowed: [::] (default 0.0.0.0)
+      --admin ADDR:PORT       answer GET /metrics (Prometheus) there instead
+                              of on the main port, e.g. 127.0.0.1:9100
 
 Backends:
   -b, --backend SPEC          add a backend; repeat for more (default
@@ -267,6 +269,17 @@ std::string listen_value(std::string_view flag, std::string_view value) {
   return addr;
 }
 
+// --admin ADDR:PORT, IPv6 in brackets: [::1]:9100.
+void set_admin(Config& c, std::string_view flag, std::string_view value) {
+  std::size_t colon = value.rfind(':');
+  if (colon == std::string_view::npos || (value.starts_with('[') && value[colon - 1] != ']')) {
+    fail(flag, quoted(value) + " is not ADDR:PORT (e.g. 127.0.0.1:9100 or [::1]:9100)");
+  }
+  c.admin_listen = listen_value(flag, value.substr(0, colon));
+  c.admin_port = port_value(flag, value.substr(colon + 1));
+  c.admin = true;
+}
+
 Millis timeout_value(std::string_view flag, std::string_view value) {
   auto d = parse_duration(value);
   std::string hint = " (expected " + std::string(kDurationHint) + ")";
@@ -363,6 +376,7 @@ constexpr OptionInfo kOptions[] = {
     {"listen", '\0', "an IPv4 or IPv6 address such as 0.0.0.0 or ::",
      [](Config& c, Flag f, Value v) { c.listen = listen_value(f, v); }},
     {"backend", 'b', "HOST:PORT", set_backend},
+    {"admin", '\0', "ADDR:PORT", set_admin},
     {"strategy", 's', "round_robin, weighted or random",
      [](Config& c, Flag f, Value v) {
        c.strategy = choice_value<Strategy>(f, v, "strategy",

@@ -77,6 +77,7 @@ asio::awaitable<void> H2Connection::read_loop(std::shared_ptr<H2Connection> /*se
       break;
     }
     last_read_ = Clock::now();
+    if (conn_->counters != nullptr) metrics::add(conn_->counters->bytes_received, n);
     std::size_t active = session_.active_streams();
     bool usable_before = usable();
     bool ok = session_.receive({reinterpret_cast<const std::uint8_t*>(buf.base()), n});
@@ -100,6 +101,7 @@ asio::awaitable<void> H2Connection::write_loop(std::shared_ptr<H2Connection> /*s
     }
     if (!out_.empty()) {
       auto [ec, n] = co_await asio::async_write(conn_->stream, asio::buffer(out_), kToken);
+      if (conn_->counters != nullptr) metrics::add(conn_->counters->bytes_sent, n);
       if (closed_) break;
       if (ec) {
         close("writing to the backend failed: " + ec.message());

@@ -23,21 +23,41 @@ bool looks_alive(asio::ip::tcp::socket& socket) {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+void Pool::set_metrics(std::vector<metrics::BackendCounters*> counters) {
+  metrics_ = std::move(counters);
+}
+
+void Pool::publish_idle(std::size_t backend) {
+  if (!metrics_.empty()) {
+    metrics_[backend]->connections_idle.store(static_cast<std::int64_t>(idle_[backend].size()),
+                                              std::memory_order_relaxed);
+  }
+}
+
 std::unique_ptr<UpstreamConnection> Pool::acquire(std::size_t backend, Clock::time_point now) {
   auto& list = idle_[backend];
-  while (!list.empty()) {
+  std::unique_ptr<UpstreamConnection> found;
+  while (!list.empty() && !found) {
     auto conn = std::move(list.back());
     list.pop_back();
-    if (now - conn->idle_since < idle_timeout_ && looks_alive(conn->stream.socket())) return conn;
+    if (now - conn->idle_since >= idle_timeout_) continue;
+    if (looks_alive(conn->stream.socket())) {
+      found = std::move(conn);
+    } else if (!metrics_.empty()) {
+      metrics::add(metrics_[backend]->pool_stale);
+    }
   }
-  return nullptr;
+  publish_idle(backend);
+  return found;
 }
 
 void Pool::release(std::unique_ptr<UpstreamConnection> conn, Clock::time_point now) {
-  auto& list = idle_[conn->backend];
+  std::size_t backend = conn->backend;
+  auto& list = idle_[backend];
   if (list.size() >= max_idle_) return;
   conn->idle_since = now;
   list.push_back(std::move(conn));
+  publish_idle(backend);
 }
 
 std::size_t Pool::prune(Clock::time_point now) {
@@ -53,11 +73,13 @@ std::size_t Pool::prune(Clock::time_point now) {
     }
     list.erase(keep, list.end());
   }
+  for (std::size_t b = 0; b < idle_.size(); ++b) publish_idle(b);
   return closed;
 }
 
 void Pool::clear() {
   for (auto& list : idle_) list.clear();
+  for (std::size_t b = 0; b < idle_.size(); ++b) publish_idle(b);
   for (auto& b : h2_) {
     for (auto& conn : b.conns) conn->close("the balancer is shutting down");
     b.conns.clear();

@@ -53,6 +53,7 @@ asio::awaitable<std::optional<ProxyError>> Session::acquire_h2(
   auto deadline = Clock::now() + w_.config->timeouts.response;
   for (;;) {
     if (auto conn = w_.pool.h2_with_capacity(backend)) {
+      if (conn != opened) metrics::add(w_.counters_of(backend).pool_reused);
       h2_conn_ = std::move(conn);
       co_return std::nullopt;
     }
@@ -136,6 +137,7 @@ asio::awaitable<Session::H2Result> Session::exchange_h2(
     h2_stream_.cancel();
     h2_conn_.reset();
     if (refused && replayable_ && round < kMaxRefusedRetries) {
+      metrics::add(w_.counters_of(backend).retries);
       // RFC 9113 §8.7: the backend did not process it, so any method may go again.
       w_.log->debug("backend {}: stream refused ({}), retrying on another connection",
                     w_.name(backend), err->detail);
@@ -249,7 +251,10 @@ asio::awaitable<std::optional<ProxyError>> Session::wait_h2_head() {
     }
     co_await st.event.wait(deadline);
   }
-  if (st.state() == State::head || st.state() == State::closed) co_return std::nullopt;
+  if (st.state() == State::head || st.state() == State::closed) {
+    w_.counters_of(backend_).first_byte.observe(Clock::now() - started_);
+    co_return std::nullopt;
+  }
   co_return h2_stream_error();
 }
 

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <functional>
 
+#include "lb/metrics/region.hpp"
 #include "lb/net/endpoint.hpp"
 #include "lb/proxy/health_prober.hpp"
 #include "lb/proxy/session.hpp"
@@ -42,7 +43,7 @@ spdlog::level::level_enum to_spdlog(config::LogLevel l) {
   return spdlog::level::info;
 }
 
-asio::awaitable<void> accept_loop(Worker& w, tcp::acceptor& acceptor) {
+asio::awaitable<void> accept_loop(Worker& w, tcp::acceptor& acceptor, bool admin) {
   asio::steady_timer backoff(w.io);
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(kToken);
@@ -54,7 +55,7 @@ asio::awaitable<void> accept_loop(Worker& w, tcp::acceptor& acceptor) {
       co_await backoff.async_wait(kToken);
       continue;
     }
-    asio::co_spawn(w.io, serve(w, std::move(socket)), asio::detached);
+    asio::co_spawn(w.io, serve(w, std::move(socket), admin), asio::detached);
   }
 }
 
@@ -117,10 +118,11 @@ void set_up_tracing(Worker& w) {
 // Graceful stop (SIGTERM, SIGINT): no new connections, idle ones closed, the others closed
 // after their current response. Returns true when everything finished within
 // --drain-timeout, so that the loop runs out of work; false when connections remain.
-asio::awaitable<bool> drain(Worker& w, tcp::acceptor& acceptor) {
+asio::awaitable<bool> drain(Worker& w, tcp::acceptor& acceptor, tcp::acceptor& admin) {
   w.begin_drain();
   std::error_code ec;
   acceptor.close(ec);
+  admin.close(ec);
   for (Session* s : w.sessions) s->close_if_idle();
   auto timeout = w.config->timeouts.drain;
   w.log->info("stopping: no new connections, {} open, waiting up to {}ms for them",
@@ -169,8 +171,22 @@ int run_single_process(std::shared_ptr<const config::Config> cfg) {
     return 1;
   }
 
+  tcp::acceptor admin(io);
+  if (cfg->admin) {
+    try {
+      admin = net::listen(io, cfg->admin_listen, cfg->admin_port);
+    } catch (const std::system_error& e) {
+      std::fprintf(stderr, "load_balancer: cannot listen on %s port %u (--admin): %s\n",
+                   cfg->admin_listen.c_str(), static_cast<unsigned>(cfg->admin_port),
+                   e.code().message().c_str());
+      return 1;
+    }
+  }
+
+  metrics::LocalRegion region(1, cfg->backends.size());
   Worker worker(io, cfg, std::move(endpoints));
   worker.log = log;
+  worker.attach_metrics(region.region(), 0);
   try {
     set_up_tracing(worker);
     worker.make_tls_clients();
@@ -198,6 +214,9 @@ int run_single_process(std::shared_ptr<const config::Config> cfg) {
   }
   log->info("listening on {} (strategy {}, single process)",
             net::endpoint_text(acceptor.local_endpoint()), config::to_string(cfg->strategy));
+  if (cfg->admin) {
+    log->info("metrics on http://{}/metrics (--admin)", net::endpoint_text(admin.local_endpoint()));
+  }
   if (cfg->health.active) {
     log->info("health checks: GET {} every {}ms, timeout {}ms, fall {}, rise {}", cfg->health.path,
               cfg->health.interval.count(), cfg->health.timeout.count(), cfg->health.fall,
@@ -207,7 +226,8 @@ int run_single_process(std::shared_ptr<const config::Config> cfg) {
               cfg->health.rise, cfg->health.interval.count());
   }
 
-  asio::co_spawn(io, accept_loop(worker, acceptor), asio::detached);
+  asio::co_spawn(io, accept_loop(worker, acceptor, false), asio::detached);
+  if (cfg->admin) asio::co_spawn(io, accept_loop(worker, admin, true), asio::detached);
   asio::co_spawn(io, prune_loop(worker), asio::detached);
   if (cfg->health.active) {
     for (std::size_t i = 0; i < worker.backends.size(); ++i) {
@@ -238,7 +258,7 @@ int run_single_process(std::shared_ptr<const config::Config> cfg) {
       asio::co_spawn(
           io,
           [&]() -> asio::awaitable<void> {
-            bool clean = co_await drain(worker, acceptor);
+            bool clean = co_await drain(worker, acceptor, admin);
             if (!clean) {
               immediate = true;
               io.stop();

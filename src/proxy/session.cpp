@@ -60,9 +60,11 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 
 }  // namespace
 
-Session::Session(Worker& worker, tcp::socket socket)
+Session::Session(Worker& worker, tcp::socket socket, bool admin)
     : w_(worker),
+      admin_(admin),
       index_(w_.sessions.size()),
+      client_gauge_(w_.counters->client_connections),
       client_(std::move(socket)),
       client_id_(++w_.last_client_id),
       buf_(kClientBuffer),
@@ -189,6 +191,9 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
   replayable_ = false;
   backend_chosen_ = false;
 
+  if (admin_ || (!w_.config->admin && is_metrics_request(h, buf_.base()))) {
+    co_return co_await answer_locally();
+  }
   const auto& limits = w_.config->limits;
   if (limits.max_body != 0 && h.has_content_length && h.content_length > limits.max_body) {
     co_await reply_error(
@@ -215,6 +220,7 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
       fallback_used = idx != balancer::kNoBackend;
     }
     if (idx == balancer::kNoBackend) break;
+    if (tried_count_ > 0) metrics::add(w_.counters_of(tried_[tried_count_ - 1]).failovers);
     tried_[tried_count_++] = idx;
     std::shared_ptr<pool::H2Connection> opened;
     if (!w_.uses_h2(idx)) {
@@ -238,7 +244,10 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
       stale_ = false;
       err = co_await send_request();
       if (!err) err = co_await read_response_head();
-      if (!err) break;
+      if (!err) {
+        w_.counters_of(idx).first_byte.observe(Clock::now() - started_);
+        break;
+      }
       if (err->side == Side::downstream) {
         up_.reset();
         if (err->status != 0) co_await reply_error(*err, true);
@@ -250,6 +259,8 @@ asio::awaitable<Session::Outcome> Session::forward_request() {
       w_.log->debug("backend {}: pooled connection was closed, retrying on a new one",
                     w_.name(idx));
       fresh_retry = true;
+      metrics::add(w_.counters_of(idx).retries);
+      metrics::add(w_.counters_of(idx).pool_stale);
       up_.reset();
       err = co_await connect_fresh(idx);
       if (err) break;
@@ -309,6 +320,7 @@ asio::awaitable<std::optional<ProxyError>> Session::connect_upstream(std::size_t
   backend_ = backend;
   backend_chosen_ = true;
   if (auto conn = w_.pool.acquire(backend, Clock::now())) {
+    metrics::add(w_.counters_of(backend).pool_reused);
     if (conn->tap) conn->tap->set_label(upstream_label(*conn));
     up_ = std::move(conn);
     co_return std::nullopt;
@@ -325,6 +337,8 @@ asio::awaitable<std::optional<ProxyError>> Session::connect_fresh(std::size_t ba
   const std::string& name = w_.name(backend);
   auto conn = std::make_unique<pool::UpstreamConnection>(client_.get_executor(), backend,
                                                          ++w_.last_upstream_id);
+  metrics::BackendCounters& counters = w_.counters_of(backend);
+  auto connect_started = Clock::now();
   auto r = co_await net::connect(conn->stream.socket(), w_.endpoints[backend], watchdog_,
                                  w_.config->timeouts.connect);
   if (r.error || r.timed_out) {
@@ -346,6 +360,10 @@ asio::awaitable<std::optional<ProxyError>> Session::connect_fresh(std::size_t ba
     w_.report_failure(backend, err.cause);
     co_return err;
   }
+  counters.connect.observe(Clock::now() - connect_started);
+  metrics::add(counters.pool_new);
+  conn->open = metrics::GaugeHold(counters.connections_open);
+  conn->counters = &counters;
   if (w_.trace_log) {
     std::error_code ec;
     std::string addr = net::endpoint_text(conn->stream.socket().remote_endpoint(ec));
@@ -369,6 +387,7 @@ asio::awaitable<std::optional<ProxyError>> Session::connect_fresh(std::size_t ba
 asio::awaitable<std::optional<ProxyError>> Session::start_tls(pool::UpstreamConnection& conn) {
   const std::string& name = w_.name(conn.backend);
   watchdog_.arm(conn.stream.socket(), w_.config->timeouts.connect);
+  auto handshake_started = Clock::now();
   auto result = co_await w_.tls[conn.backend]->handshake(conn.stream, upstream_label(conn));
   bool timed_out = watchdog_.expired();
   watchdog_.disarm();
@@ -383,6 +402,7 @@ asio::awaitable<std::optional<ProxyError>> Session::start_tls(pool::UpstreamConn
   }
   switch (result.status) {
     case net::TlsResult::Status::ok:
+      w_.counters_of(conn.backend).tls_handshake.observe(Clock::now() - handshake_started);
       conn.protocol = std::move(result.protocol);
       // What this handshake chose decides how the next requests to the backend start.
       w_.alpn_h2[conn.backend] = conn.protocol == "h2";
@@ -565,6 +585,7 @@ asio::awaitable<std::optional<ProxyError>> Session::read_response_head() {
     auto space = u.buffer.free_space();
     auto [ec, n] =
         co_await u.stream.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+    metrics::add(w_.counters_of(u.backend).bytes_received, n);
     if (ec || n == 0) {
       if (watchdog_.expired()) {
         co_return upstream_error("response_timeout", 504,
@@ -646,6 +667,7 @@ asio::awaitable<Session::Outcome> Session::relay_response_body() {
     auto space = u.buffer.free_space();
     auto [ec, n] =
         co_await u.stream.async_read_some(asio::buffer(space.data(), space.size()), kToken);
+    metrics::add(w_.counters_of(u.backend).bytes_received, n);
     if (ec || n == 0) {
       if (!watchdog_.expired() && u.parser.body_until_eof() &&
           u.parser.finish() == http1::Parser::Event::message_done) {
@@ -685,6 +707,7 @@ void Session::finish_upstream(bool reusable) {
 
 asio::awaitable<void> Session::reply_error(const ProxyError& err, bool close) {
   if (err.side == Side::upstream) w_.log->warn("{} -> {} {}", target_, err.status, err.detail);
+  metrics::add(w_.counters->errors[metrics::error_index(err.code)]);
   response_status_ = err.status;
   head_out_.clear();
   write_error_response(err, close, head_out_);
@@ -720,6 +743,7 @@ asio::awaitable<std::error_code> Session::write_upstream(std::string_view prefix
   }
   if (iov_.empty()) co_return std::error_code{};
   auto [ec, n] = co_await asio::async_write(up_->stream, net::BufferView(iov_), kToken);
+  metrics::add(w_.counters_of(up_->backend).bytes_sent, n);
   co_return ec;
 }
 
@@ -729,15 +753,21 @@ ProxyError Session::upstream_error(std::string_view code, int status,
 }
 
 void Session::access_log(int status, std::uint64_t bytes) const {
+  auto elapsed = Clock::now() - started_;
+  if (backend_chosen_ && status >= 100 && status < 600) {
+    metrics::BackendCounters& c = w_.counters_of(backend_);
+    metrics::add(c.responses[static_cast<std::size_t>(status / 100 - 1)]);
+    c.duration.observe(elapsed);
+  }
   if (!w_.log->should_log(spdlog::level::info)) return;
-  auto ms = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
+  auto ms = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
   w_.log->info("{} \"{} {} HTTP/1.{}\" {} {} {} {:.3f}ms", client_addr_, method_, target_,
                client_http10_ ? 0 : 1, status, backend_chosen_ ? w_.name(backend_) : "-", bytes,
                static_cast<double>(ms.count()) / 1000.0);
 }
 
-asio::awaitable<void> serve(Worker& worker, tcp::socket socket) {
-  Session session(worker, std::move(socket));
+asio::awaitable<void> serve(Worker& worker, tcp::socket socket, bool admin) {
+  Session session(worker, std::move(socket), admin);
   co_await session.run();
 }
 

@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "lb/metrics/prometheus.hpp"
+
 namespace lb::proxy {
 
 Worker::Worker(asio::io_context& io_ctx, std::shared_ptr<const config::Config> cfg,
@@ -40,6 +42,25 @@ Worker::LoopTimer::~LoopTimer() { std::erase(w_.loop_timers, this); }
 void Worker::begin_drain() {
   draining = true;
   for (LoopTimer* t : loop_timers) t->cancel();
+}
+
+void Worker::attach_metrics(const metrics::Region& r, std::size_t slot) {
+  region = &r;
+  counters = &r.worker(slot);
+  backend_counters.clear();
+  for (std::size_t i = 0; i < backends.size(); ++i) {
+    backend_counters.push_back(&r.backend(slot, i));
+  }
+  pool.set_metrics(backend_counters);
+}
+
+void Worker::write_metrics(std::string& out) const {
+  std::vector<metrics::BackendInfo> info;
+  info.reserve(backends.size());
+  for (std::size_t i = 0; i < backends.size(); ++i) {
+    info.push_back({names[i], !backends[i].is_down(), backends[i].transitions()});
+  }
+  metrics::write_prometheus(*region, info, LB_VERSION, out);
 }
 
 void Worker::make_tls_clients() {

@@ -128,6 +128,11 @@ pid_t spawn(const std::string& path, const std::vector<std::string>& args, int o
 
 int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 
+// A name in LB_BIN_DIR, or a path when it contains a '/'.
+std::string program_path(const std::string& name) {
+  return name.find('/') != std::string::npos ? name : std::string(LB_BIN_DIR) + "/" + name;
+}
+
 // Waits for `pid` until the deadline; nullopt if it is still running.
 std::optional<int> wait_pid(pid_t pid, Clock::time_point deadline) {
   for (;;) {
@@ -176,7 +181,7 @@ RunResult run_program(const std::string& name, const std::vector<std::string>& a
   std::string out_path, err_path;
   int out_fd = make_temp_file(out_path);
   int err_fd = make_temp_file(err_path);
-  pid_t pid = spawn(std::string(LB_BIN_DIR) + "/" + name, args, out_fd, err_fd, options);
+  pid_t pid = spawn(program_path(name), args, out_fd, err_fd, options);
   ::close(out_fd);
   ::close(err_fd);
   RunResult result;
@@ -207,8 +212,7 @@ Process::Process(const std::string& program, const std::vector<std::string>& arg
                  const SpawnOptions& options)
     : own_group_(options.own_process_group) {
   int fd = make_temp_file(log_path_);
-  std::string path =
-      program.find('/') != std::string::npos ? program : std::string(LB_BIN_DIR) + "/" + program;
+  std::string path = program_path(program);
   try {
     pid_ = spawn(path, args, fd, fd, options);
   } catch (...) {

@@ -55,7 +55,8 @@ struct SpawnOptions {
   bool own_process_group = false;
 };
 
-// Runs LB_BIN_DIR/<name> with args and waits for it to exit (killed at the deadline);
+// Runs LB_BIN_DIR/<name> (or `name` when it is a path, with a '/') with args and waits for
+// it to exit (killed at the deadline);
 // `options` adds environment variables or an inherited descriptor.
 RunResult run_program(const std::string& name, const std::vector<std::string>& args,
                       Clock::duration timeout = kTimeout, const SpawnOptions& options = {});

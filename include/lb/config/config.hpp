@@ -93,6 +93,11 @@ struct Trace {
 struct Config {
   std::string listen = "0.0.0.0";  // IPv4 or IPv6 literal (no brackets)
   std::uint16_t port = 8080;       // 0 = let the OS choose (tests)
+  // --admin ADDR:PORT: /metrics is served there only (the main port proxies it like any
+  // path); off = /metrics on the main port.
+  bool admin = false;
+  std::string admin_listen;  // IPv4 or IPv6 literal (no brackets)
+  std::uint16_t admin_port = 0;
   std::vector<BackendSpec> backends;
   bool default_backends = false;  // true when no -b was given and the bundled pair is used
   Strategy strategy = Strategy::round_robin;

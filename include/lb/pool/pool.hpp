@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "lb/metrics/counters.hpp"
 #include "lb/pool/h2_connection.hpp"
 #include "lb/pool/upstream_connection.hpp"
 
@@ -30,6 +31,9 @@ class Pool {
   std::size_t prune(Clock::time_point now);
 
   std::size_t idle_count(std::size_t backend) const { return idle_[backend].size(); }
+  // Counters per backend (in backend order) where the pool keeps the idle gauge and counts
+  // stale connections it catches; none by default.
+  void set_metrics(std::vector<metrics::BackendCounters*> counters);
   // Closes everything, HTTP/2 connections included.
   void clear();
 
@@ -66,9 +70,11 @@ class Pool {
   };
   // Forgets connections that closed or take no new streams (their users keep them alive).
   void h2_prune(std::size_t backend);
+  void publish_idle(std::size_t backend);
 
   std::vector<std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
   std::vector<H2Backend> h2_;
+  std::vector<metrics::BackendCounters*> metrics_;
   std::size_t max_idle_;
   Clock::duration idle_timeout_;
 };

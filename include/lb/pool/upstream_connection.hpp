@@ -6,6 +6,7 @@
 #include <string>
 
 #include "lb/http1/parser.hpp"
+#include "lb/metrics/counters.hpp"
 #include "lb/net/stream.hpp"
 #include "lb/trace/hex_trace.hpp"
 #include "lb/util/buffer.hpp"
@@ -37,7 +38,9 @@ struct UpstreamConnection {
   std::string protocol;  // ALPN result for TLS ("http/1.1"), empty for plain or none
   std::unique_ptr<trace::HexTrace> tap;  // --trace only
   std::chrono::steady_clock::time_point idle_since{};
-  unsigned requests = 0;  // requests sent on it; > 0 means it was reused
+  unsigned requests = 0;    // requests sent on it; > 0 means it was reused
+  metrics::GaugeHold open;  // counts it in its backend's open connections while it lives
+  metrics::BackendCounters* counters = nullptr;  // its backend's, for bytes; null = none
 };
 
 }  // namespace lb::pool

@@ -26,7 +26,8 @@ namespace lb::proxy {
 // started by serve(); runs on the worker's loop only.
 class Session {
  public:
-  Session(Worker& worker, asio::ip::tcp::socket socket);
+  // `admin`: a connection to --admin, where every request is answered locally.
+  Session(Worker& worker, asio::ip::tcp::socket socket, bool admin = false);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -40,6 +41,10 @@ class Session {
   enum class Outcome { keep_alive, close };
 
   asio::awaitable<bool> read_request_head();
+  // Requests the balancer answers itself (local_reply.cpp): GET /metrics, and on an --admin
+  // connection everything else with 404.
+  static bool is_metrics_request(const http1::Head& h, const char* base);
+  asio::awaitable<Outcome> answer_locally();
   asio::awaitable<Outcome> forward_request();
   asio::awaitable<std::optional<ProxyError>> connect_upstream(std::size_t backend);
   asio::awaitable<std::optional<ProxyError>> connect_fresh(std::size_t backend);
@@ -95,8 +100,10 @@ class Session {
   asio::awaitable<bool> write_client_iov();
 
   Worker& w_;
-  std::size_t index_;  // in w_.sessions
-  bool idle_ = false;  // waiting for the first byte of a request
+  bool admin_;                       // an --admin connection
+  std::size_t index_;                // in w_.sessions
+  metrics::GaugeHold client_gauge_;  // counts this connection in lb_client_connections
+  bool idle_ = false;                // waiting for the first byte of a request
   net::Stream client_;
   std::unique_ptr<trace::HexTrace> client_tap_;  // --trace only
   std::uint64_t client_id_;                      // "c<N>" in traces
@@ -137,7 +144,7 @@ class Session {
   std::string attempt_log_;  // failed attempts, for the final error reply
 };
 
-// Serves one accepted connection until it closes.
-asio::awaitable<void> serve(Worker& worker, asio::ip::tcp::socket socket);
+// Serves one accepted connection until it closes; `admin` for --admin connections.
+asio::awaitable<void> serve(Worker& worker, asio::ip::tcp::socket socket, bool admin = false);
 
 }  // namespace lb::proxy

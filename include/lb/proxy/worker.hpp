@@ -13,6 +13,7 @@
 #include "lb/balancer/backend.hpp"
 #include "lb/balancer/strategy.hpp"
 #include "lb/config/config.hpp"
+#include "lb/metrics/region.hpp"
 #include "lb/net/event.hpp"
 #include "lb/net/tls_client.hpp"
 #include "lb/pool/pool.hpp"
@@ -46,6 +47,10 @@ struct Worker {
   // Per backend: its last TLS handshake chose h2 (ALPN), for proto=auto backends.
   std::vector<bool> alpn_h2;
   pool::H2Settings h2;
+  // This worker's slot in the metrics region: its own counters and one set per backend.
+  const metrics::Region* region = nullptr;
+  metrics::WorkerCounters* counters = nullptr;
+  std::vector<metrics::BackendCounters*> backend_counters;
   std::size_t open_sessions = 0;
   // Open client sessions; each keeps its index here (Session's constructor and destructor).
   std::vector<Session*> sessions;
@@ -70,6 +75,14 @@ struct Worker {
   void begin_drain();
   std::uint64_t last_client_id = 0;    // "c<N>" in traces
   std::uint64_t last_upstream_id = 0;  // "u<N>"
+
+  // Writes into slot `slot` of `region` from now on (before serving anything); the region
+  // must outlive the worker.
+  void attach_metrics(const metrics::Region& region, std::size_t slot);
+  metrics::BackendCounters& counters_of(std::size_t i) const { return *backend_counters[i]; }
+  // Appends the Prometheus text of the whole region (all workers) with this worker's view
+  // of health.
+  void write_metrics(std::string& out) const;
 
   // Creates the TLS clients of the TLS backends, once the loggers and key log are set.
   // Throws std::runtime_error with one line when a CA file cannot be loaded.

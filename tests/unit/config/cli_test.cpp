@@ -233,6 +233,25 @@ TEST(ParseCli, HelpAndVersionStopParsing) {
             R"(unknown option "--prot" (did you mean --port?))");
 }
 
+TEST(ParseCli, AdminAddress) {
+  EXPECT_FALSE(parse({}).config.admin);
+  Config c = parse({"--admin", "127.0.0.1:9100"}).config;
+  EXPECT_TRUE(c.admin);
+  EXPECT_EQ(c.admin_listen, "127.0.0.1");
+  EXPECT_EQ(c.admin_port, 9100);
+  c = parse({"--admin=[::1]:0"}).config;
+  EXPECT_EQ(c.admin_listen, "::1");
+  EXPECT_EQ(c.admin_port, 0);
+  EXPECT_EQ(error_of({"--admin", "9100"}),
+            R"(--admin: "9100" is not ADDR:PORT (e.g. 127.0.0.1:9100 or [::1]:9100))");
+  EXPECT_EQ(error_of({"--admin", "[::1"}),
+            R"(--admin: "[::1" is not ADDR:PORT (e.g. 127.0.0.1:9100 or [::1]:9100))");
+  EXPECT_NE(error_of({"--admin", "localhost:9100"}).find("is not an IP address"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--admin", "127.0.0.1:70000"}).find("is not a port number"),
+            std::string::npos);
+}
+
 TEST(ParseCli, ErrorMessagesFromTheSpec) {
   EXPECT_EQ(error_of({"--port", "abc"}),
             R"(--port: "abc" is not a port number (expected 0..65535))");
@@ -614,6 +633,7 @@ TEST(HelpText, ListsEveryOptionDefaultSpecSyntaxAndExitCodes) {
                         "--client-timeout D",
                         "--idle-timeout D",
                         "--drain-timeout D",
+                        "--admin ADDR:PORT",
                         "--max-body-size SIZE",
                         "--max-header-size SIZE",
                         "--preserve-host",
