@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "lb/config/cli.hpp"
+#include "lb/process/master.hpp"
 #include "lb/proxy/server.hpp"
 
 int main(int argc, char** argv) {
@@ -26,11 +27,7 @@ int main(int argc, char** argv) {
     case lb::config::CliAction::run:
       break;
   }
-  if (cli.config.mode == lb::config::Mode::mp) {
-    std::fprintf(stderr,
-                 "load_balancer: --mode mp is not available in this version yet; running "
-                 "--mode sp (one process)\n");
-    cli.config.mode = lb::config::Mode::sp;
-  }
-  return lb::proxy::run_single_process(std::make_shared<const lb::config::Config>(cli.config));
+  auto config = std::make_shared<const lb::config::Config>(cli.config);
+  if (config->mode == lb::config::Mode::mp) return lb::process::run_master(config);
+  return lb::proxy::run_single_process(config);
 }

@@ -100,8 +100,9 @@ Limits (SIZE: 512, 64k, 10m, 1g; k, m and g are multiples of 1024):
       --max-header-size SIZE  largest request head, at least 1k (default 32k)
 
 Process and logging:
-      --mode sp|mp            sp = single process; mp = master and workers,
-                              not available yet (default sp)
+      --mode sp|mp            mp = a master process and worker processes
+                              sharing health and metrics; sp = everything
+                              in one process (default mp)
   -w, --workers N             worker processes in mp mode, 1..1024
                               (default: number of CPU cores)
   -l, --loglevel LEVEL        err, warn, info or debug (default info)

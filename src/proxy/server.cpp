@@ -4,6 +4,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -15,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <optional>
 
 #include "lb/metrics/region.hpp"
 #include "lb/net/endpoint.hpp"
@@ -141,100 +144,116 @@ asio::awaitable<bool> drain(Worker& w, tcp::acceptor& acceptor, tcp::acceptor& a
   co_return true;
 }
 
-}  // namespace
+using Endpoints = std::vector<std::vector<tcp::endpoint>>;
 
-int run_single_process(std::shared_ptr<const config::Config> cfg) {
-  auto log = spdlog::stderr_color_mt("lb");
+std::shared_ptr<spdlog::logger> make_logger(const config::Config& cfg) {
+  auto log = spdlog::get("lb");
+  if (!log) log = spdlog::stderr_color_mt("lb");
   log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  log->set_level(to_spdlog(cfg->log_level));
+  log->set_level(to_spdlog(cfg.log_level));
   log->flush_on(spdlog::level::info);
+  return log;
+}
 
-  std::vector<std::vector<tcp::endpoint>> endpoints;
-  for (const auto& b : cfg->backends) {
+// One line on stderr and nullopt when a backend's name does not resolve.
+std::optional<Endpoints> resolve_backends(const config::Config& cfg) {
+  Endpoints endpoints;
+  for (const auto& b : cfg.backends) {
     std::error_code ec;
     auto eps = net::resolve(b.host, b.port, ec);
     if (ec || eps.empty()) {
       std::fprintf(stderr, "load_balancer: backend %s: cannot resolve host: %s\n", b.name().c_str(),
                    ec ? ec.message().c_str() : "no addresses");
-      return 2;
+      return std::nullopt;
     }
     endpoints.push_back(std::move(eps));
   }
+  return endpoints;
+}
 
-  asio::io_context io(1);
-  tcp::acceptor acceptor(io);
+// The main listening socket and, with --admin, the admin one (closed otherwise); one line
+// on stderr and false when one cannot be opened.
+bool open_listeners(asio::io_context& io, const config::Config& cfg, tcp::acceptor& main,
+                    tcp::acceptor& admin) {
   try {
-    acceptor = net::listen(io, cfg->listen, cfg->port);
+    main = net::listen(io, cfg.listen, cfg.port);
   } catch (const std::system_error& e) {
-    std::fprintf(stderr, "load_balancer: cannot listen on %s port %u: %s\n", cfg->listen.c_str(),
-                 static_cast<unsigned>(cfg->port), e.code().message().c_str());
-    return 1;
+    std::fprintf(stderr, "load_balancer: cannot listen on %s port %u: %s\n", cfg.listen.c_str(),
+                 static_cast<unsigned>(cfg.port), e.code().message().c_str());
+    return false;
   }
-
-  tcp::acceptor admin(io);
-  if (cfg->admin) {
-    try {
-      admin = net::listen(io, cfg->admin_listen, cfg->admin_port);
-    } catch (const std::system_error& e) {
-      std::fprintf(stderr, "load_balancer: cannot listen on %s port %u (--admin): %s\n",
-                   cfg->admin_listen.c_str(), static_cast<unsigned>(cfg->admin_port),
-                   e.code().message().c_str());
-      return 1;
-    }
-  }
-
-  metrics::LocalRegion region(1, cfg->backends.size());
-  Worker worker(io, cfg, std::move(endpoints));
-  worker.log = log;
-  worker.attach_metrics(region.region(), 0);
+  if (!cfg.admin) return true;
   try {
-    set_up_tracing(worker);
-    worker.make_tls_clients();
+    admin = net::listen(io, cfg.admin_listen, cfg.admin_port);
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "load_balancer: cannot listen on %s port %u (--admin): %s\n",
+                 cfg.admin_listen.c_str(), static_cast<unsigned>(cfg.admin_port),
+                 e.code().message().c_str());
+    return false;
+  }
+  return true;
+}
+
+// Tracing and TLS clients; one line on stderr and false when a file cannot be used.
+bool prepare(Worker& w) {
+  try {
+    set_up_tracing(w);
+    w.make_tls_clients();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "load_balancer: %s\n", e.what());
-    return 2;
+    return false;
   }
-  if (cfg->tls.insecure) {
-    log->warn(
+  return true;
+}
+
+void log_startup(const Worker& w, const tcp::acceptor& main, const tcp::acceptor& admin,
+                 const std::string& mode) {
+  const auto& cfg = *w.config;
+  auto& log = *w.log;
+  if (cfg.tls.insecure) {
+    log.warn(
         "--insecure: TLS certificates of backends are NOT verified; anyone on the path "
         "can impersonate them");
   }
-  for (std::size_t i = 0; i < worker.backends.size(); ++i) {
-    if (!worker.tls[i]) continue;
-    const auto& tls = *worker.tls[i];
-    log->info("backend {}: TLS, {}", worker.name(i),
-              tls.verifies() ? "verifying the certificate for " + tls.name()
-                             : "certificate NOT verified (" + std::string(tls.disabled_by()) + ")");
+  for (std::size_t i = 0; i < w.backends.size(); ++i) {
+    if (!w.tls[i]) continue;
+    const auto& tls = *w.tls[i];
+    log.info("backend {}: TLS, {}", w.name(i),
+             tls.verifies() ? "verifying the certificate for " + tls.name()
+                            : "certificate NOT verified (" + std::string(tls.disabled_by()) + ")");
   }
-  if (cfg->default_backends) {
-    log->info("no backend given: using the bundled backends 127.0.0.1:9001 and 127.0.0.1:9002");
+  if (cfg.default_backends) {
+    log.info("no backend given: using the bundled backends 127.0.0.1:9001 and 127.0.0.1:9002");
   }
-  for (const auto& b : worker.backends) {
-    log->info("backend {} weight {}", b.spec().name(), b.weight());
+  for (const auto& b : w.backends) log.info("backend {} weight {}", b.spec().name(), b.weight());
+  log.info("listening on {} (strategy {}, {})", net::endpoint_text(main.local_endpoint()),
+           config::to_string(cfg.strategy), mode);
+  if (cfg.admin) {
+    log.info("metrics on http://{}/metrics (--admin)", net::endpoint_text(admin.local_endpoint()));
   }
-  log->info("listening on {} (strategy {}, single process)",
-            net::endpoint_text(acceptor.local_endpoint()), config::to_string(cfg->strategy));
-  if (cfg->admin) {
-    log->info("metrics on http://{}/metrics (--admin)", net::endpoint_text(admin.local_endpoint()));
-  }
-  if (cfg->health.active) {
-    log->info("health checks: GET {} every {}ms, timeout {}ms, fall {}, rise {}", cfg->health.path,
-              cfg->health.interval.count(), cfg->health.timeout.count(), cfg->health.fall,
-              cfg->health.rise);
+  if (cfg.health.active) {
+    log.info("health checks: GET {} every {}ms, timeout {}ms, fall {}, rise {}", cfg.health.path,
+             cfg.health.interval.count(), cfg.health.timeout.count(), cfg.health.fall,
+             cfg.health.rise);
   } else {
-    log->info("health checks: passive only (fall {}, rise {}, trial after {}ms)", cfg->health.fall,
-              cfg->health.rise, cfg->health.interval.count());
+    log.info("health checks: passive only (fall {}, rise {}, trial after {}ms)", cfg.health.fall,
+             cfg.health.rise, cfg.health.interval.count());
   }
+}
 
+// Serves until a signal stops it (see README "Stopping"); the process exit status.
+int serve_until_stopped(asio::io_context& io, Worker& worker, tcp::acceptor& acceptor,
+                        tcp::acceptor& admin, bool run_probes) {
+  auto& log = worker.log;
+  const auto& cfg = worker.config;
   asio::co_spawn(io, accept_loop(worker, acceptor, false), asio::detached);
   if (cfg->admin) asio::co_spawn(io, accept_loop(worker, admin, true), asio::detached);
   asio::co_spawn(io, prune_loop(worker), asio::detached);
-  if (cfg->health.active) {
+  if (cfg->health.active && run_probes) {
     for (std::size_t i = 0; i < worker.backends.size(); ++i) {
       asio::co_spawn(io, probe_loop(worker, i), asio::detached);
     }
   }
-
   // SIGTERM and SIGINT drain; SIGQUIT (or a drain that timed out) stops at once; SIGHUP is
   // reserved for reloading the config.
   bool immediate = false;
@@ -277,6 +296,87 @@ int run_single_process(std::shared_ptr<const config::Config> cfg) {
     std::_Exit(0);
   }
   return 0;
+}
+
+}  // namespace
+
+int run_single_process(std::shared_ptr<const config::Config> cfg) {
+  auto log = make_logger(*cfg);
+  auto endpoints = resolve_backends(*cfg);
+  if (!endpoints) return 2;
+  asio::io_context io(1);
+  tcp::acceptor acceptor(io);
+  tcp::acceptor admin(io);
+  if (!open_listeners(io, *cfg, acceptor, admin)) return 1;
+  metrics::LocalRegion region(1, cfg->backends.size());
+  Worker worker(io, cfg, std::move(*endpoints));
+  worker.log = log;
+  worker.attach_metrics(region.region(), 0);
+  if (!prepare(worker)) return 2;
+  log_startup(worker, acceptor, admin, "single process");
+  return serve_until_stopped(io, worker, acceptor, admin, true);
+}
+
+bool check_startup(std::shared_ptr<const config::Config> cfg, int& status) {
+  make_logger(*cfg);
+  auto endpoints = resolve_backends(*cfg);
+  if (!endpoints) {
+    status = 2;
+    return false;
+  }
+  asio::io_context io(1);
+  metrics::LocalRegion region(1, cfg->backends.size());
+  Worker worker(io, cfg, std::move(*endpoints));
+  worker.log = spdlog::get("lb");
+  worker.attach_metrics(region.region(), 0);
+  if (!prepare(worker)) {
+    status = 2;
+    return false;
+  }
+  return true;
+}
+
+int run_worker_process(std::shared_ptr<const config::Config> cfg, const WorkerPlan& plan) {
+  auto log = make_logger(*cfg);
+  auto endpoints = resolve_backends(*cfg);
+  if (!endpoints) return 2;
+  asio::io_context io(1);
+  tcp::acceptor acceptor(io);
+  tcp::acceptor admin(io);
+  auto protocol = [](int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    return ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
+  };
+  acceptor.assign(protocol(plan.listen_fd), plan.listen_fd);
+  if (plan.admin_fd >= 0) admin.assign(protocol(plan.admin_fd), plan.admin_fd);
+  Worker worker(io, cfg, std::move(*endpoints));
+  worker.log = log;
+  worker.attach_metrics(*plan.region, plan.slot);
+  worker.share_state(plan.health, *plan.rotation);
+  if (!prepare(worker)) return 2;
+  return serve_until_stopped(io, worker, acceptor, admin, plan.run_probes);
+}
+
+void log_master_startup(std::shared_ptr<const config::Config> cfg, int listen_fd, int admin_fd,
+                        unsigned workers) {
+  asio::io_context io(1);
+  std::error_code ec;
+  // Views of the master's sockets for their addresses only; released, never closed here.
+  tcp::acceptor main(io), admin(io);
+  auto protocol = [](int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    return ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
+  };
+  main.assign(protocol(listen_fd), ::dup(listen_fd), ec);
+  if (admin_fd >= 0) admin.assign(protocol(admin_fd), ::dup(admin_fd), ec);
+  Worker worker(io, cfg, {});
+  worker.log = spdlog::get("lb");
+  worker.make_tls_clients();
+  log_startup(worker, main, admin, std::to_string(workers) + " worker processes");
 }
 
 }  // namespace lb::proxy

@@ -54,6 +54,11 @@ void Worker::attach_metrics(const metrics::Region& r, std::size_t slot) {
   pool.set_metrics(backend_counters);
 }
 
+void Worker::share_state(balancer::HealthCell* cells, std::atomic<std::uint64_t>& rotation) {
+  for (std::size_t i = 0; i < backends.size(); ++i) backends[i].share(cells[i]);
+  strategy->share(rotation);
+}
+
 void Worker::write_metrics(std::string& out) const {
   std::vector<metrics::BackendInfo> info;
   info.reserve(backends.size());

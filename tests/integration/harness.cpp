@@ -376,6 +376,17 @@ std::unique_ptr<Process> start_balancer(const std::vector<std::string>& backends
     args.push_back(b);
   }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  // One process unless the test chooses: most tests count connections and requests per
+  // process. LB_IT_WORKERS=N runs everything else in mp mode with N workers (ctest does so
+  // for the proxy suites).
+  if (std::find(extra_args.begin(), extra_args.end(), "--mode") == extra_args.end()) {
+    const char* workers = std::getenv("LB_IT_WORKERS");
+    if (workers != nullptr && *workers != '\0') {
+      args.insert(args.end(), {"--mode", "mp", "-w", workers});
+    } else {
+      args.insert(args.end(), {"--mode", "sp"});
+    }
+  }
   // Probes would add requests the scripted backends of most tests do not expect; tests of
   // active health pass a --health-* flag.
   bool health_test = false;

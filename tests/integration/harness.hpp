@@ -138,7 +138,8 @@ std::string backend_arg(std::uint16_t port, unsigned weight = 0);
 std::string h2c_backend(std::uint16_t port);
 
 // load_balancer listening on 127.0.0.1, port 0, in front of `backends` (-b values), with
-// --no-active-health unless extra_args holds a --health-* flag; `options` adds environment
+// --no-active-health unless extra_args holds a --health-* flag, and --mode sp unless it
+// holds --mode (or $LB_IT_WORKERS=N asks for --mode mp -w N); `options` adds environment
 // variables (e.g. SSLKEYLOGFILE).
 std::unique_ptr<Process> start_balancer(const std::vector<std::string>& backends,
                                         const std::vector<std::string>& extra_args = {},

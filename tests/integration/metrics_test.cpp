@@ -42,12 +42,21 @@ TEST(Metrics, CountRequestsByBackendAndStatusClass) {
   auto b1 = start_backend(1);
   auto fault = start_fault();
   auto lb = start_balancer({backend_arg(b1->wait_for_port()), backend_arg(fault->port())});
-  // Round robin: even requests to backend1 (200), odd ones to fault_backend (404 or 200).
+  // Round robin: even requests to backend1 (200), odd ones to fault_backend (404). All on
+  // one client connection, which is then the only one open when it asks for /metrics.
+  RawClient c(lb->port());
   for (int i = 0; i < 6; ++i) {
-    auto r = http_get(url(lb->port(), i % 2 == 0 ? "/" : "/status/404"));
-    ASSERT_EQ(r.status, i % 2 == 0 ? 200 : 404) << r.body;
+    ASSERT_TRUE(c.send(std::string("GET ") + (i % 2 == 0 ? "/" : "/status/404") +
+                       " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, i % 2 == 0 ? 200 : 404) << r->body;
   }
-  std::string m = scrape(lb->port());
+  ASSERT_TRUE(c.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto scraped = c.read_response();
+  ASSERT_TRUE(scraped);
+  EXPECT_EQ(scraped->header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  std::string m = scraped->body;
   EXPECT_EQ(metric(m, series("lb_requests_total", b1->port(), "code=\"2xx\"")), 3) << m;
   EXPECT_EQ(metric(m, series("lb_requests_total", fault->port(), "code=\"4xx\"")), 3);
   EXPECT_EQ(metric(m, series("lb_requests_total", fault->port(), "code=\"2xx\"")), 0);
@@ -61,7 +70,6 @@ TEST(Metrics, CountRequestsByBackendAndStatusClass) {
   EXPECT_EQ(metric(m, series("lb_pool_connections", b1->port(), "state=\"idle\"")), 1);
   EXPECT_EQ(metric(m, series("lb_pool_connections", b1->port(), "state=\"busy\"")), 0);
   EXPECT_EQ(metric(m, series("lb_backend_up", b1->port())), 1);
-  // The scrape's own connection is the one client connection open.
   EXPECT_EQ(metric(m, "lb_client_connections"), 1);
   // What the backend saw, byte for byte.
   auto stats = fault_stats(fault->port());

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -22,6 +23,9 @@ class Strategy {
   virtual ~Strategy() = default;
   virtual std::size_t pick(std::span<const Backend> backends, Clock::time_point now,
                            const HealthPolicy& policy, std::span<const std::size_t> exclude) = 0;
+  // Keep the rotation in `cursor` (shared memory, must outlive this) instead, so that
+  // worker processes rotate as one. Strategies without a shared form ignore it.
+  virtual void share(std::atomic<std::uint64_t>& /*cursor*/) {}
 };
 
 // `seed` feeds the random strategy so runs repeat; the others ignore it.

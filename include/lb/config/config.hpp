@@ -103,7 +103,7 @@ struct Config {
   Strategy strategy = Strategy::round_robin;
   LogLevel log_level = LogLevel::info;
   unsigned workers = 0;  // 0 = number of CPU cores (mp mode)
-  Mode mode = Mode::sp;
+  Mode mode = Mode::mp;
   Timeouts timeouts;
   Limits limits;
   Health health;

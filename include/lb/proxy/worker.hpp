@@ -80,6 +80,9 @@ struct Worker {
   // must outlive the worker.
   void attach_metrics(const metrics::Region& region, std::size_t slot);
   metrics::BackendCounters& counters_of(std::size_t i) const { return *backend_counters[i]; }
+  // Health (one cell per backend) and the round-robin rotation shared with the other
+  // worker processes from now on.
+  void share_state(balancer::HealthCell* cells, std::atomic<std::uint64_t>& rotation);
   // Appends the Prometheus text of the whole region (all workers) with this worker's view
   // of health.
   void write_metrics(std::string& out) const;

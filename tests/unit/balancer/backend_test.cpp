@@ -90,3 +90,39 @@ TEST(BackendHealth, LateFailureWhileDownDoesNotRestartTheTrialClock) {
 
 }  // namespace
 }  // namespace lb::balancer
+
+namespace lb::balancer {
+namespace {
+
+TEST(SharedHealth, TwoWorkersOutcomesFeedOneStateAndOneReportsTheChange) {
+  HealthCell cell;
+  Backend a(0, config::BackendSpec{"10.0.0.1", 8080, 1});
+  Backend b(0, config::BackendSpec{"10.0.0.1", 8080, 1});
+  a.share(cell);
+  b.share(cell);
+  HealthPolicy policy{.fall = 3, .rise = 2, .active = true};
+  auto now = Clock::now();
+  EXPECT_EQ(a.record_failure(now, policy, "reset"), Transition::none);
+  EXPECT_EQ(b.record_failure(now, policy, "reset"), Transition::none);
+  EXPECT_EQ(a.record_failure(now, policy, "connect failed: refused"), Transition::went_down);
+  EXPECT_TRUE(b.is_down());  // the other worker avoids it too
+  EXPECT_FALSE(b.usable(now, policy));
+  EXPECT_EQ(b.down_reason(), "3 consecutive failures: connect failed: refused");
+  EXPECT_EQ(b.record_failure(now, policy, "late"), Transition::none);
+  EXPECT_EQ(b.record_success(policy), Transition::none);
+  EXPECT_EQ(a.record_success(policy), Transition::went_up);
+  EXPECT_FALSE(b.is_down());
+  EXPECT_EQ(b.down_reason(), "");
+  EXPECT_EQ(b.transitions(), 2u);
+}
+
+TEST(SharedHealth, ReasonIsCutToItsSpaceNotOverrun) {
+  HealthCell cell;
+  cell.set_reason(std::string(500, 'x'));
+  EXPECT_EQ(cell.reason(), std::string(191, 'x'));
+  cell.set_reason("short");
+  EXPECT_EQ(cell.reason(), "short");
+}
+
+}  // namespace
+}  // namespace lb::balancer

@@ -236,3 +236,42 @@ TEST(MakeStrategyTest, BuildsEachKind) {
 
 }  // namespace
 }  // namespace lb::balancer
+
+namespace lb::balancer {
+namespace {
+
+TEST(SharedRotation, TwoRoundRobinsOnOneCursorAlternateAsOne) {
+  const auto backends = make_backends({1, 1, 1});
+  std::atomic<std::uint64_t> cursor{0};
+  RoundRobin a, b;
+  a.share(cursor);
+  b.share(cursor);
+  Seq got;
+  for (int i = 0; i < 3; ++i) {
+    got.push_back(a.pick(backends, kT0, kPolicy, {}));
+    got.push_back(b.pick(backends, kT0, kPolicy, {}));
+  }
+  EXPECT_EQ(got, (Seq{0, 1, 2, 0, 1, 2}));
+}
+
+TEST(SharedRotation, TwoSmoothWeightedOnOneCursorFollowTheNginxCycle) {
+  auto backends = make_backends({5, 1, 1});
+  std::atomic<std::uint64_t> cursor{0};
+  SmoothWeighted a(backends.size()), b(backends.size());
+  a.share(cursor);
+  b.share(cursor);
+  Seq got;
+  for (int i = 0; i < 7; ++i) got.push_back((i % 2 == 0 ? a : b).pick(backends, kT0, kPolicy, {}));
+  EXPECT_EQ(got, (Seq{0, 0, 1, 0, 2, 0, 0}));
+  // A down backend's turns go to the next entries; the others keep their proportions.
+  mark_down(backends[0], kT0);
+  Seq rest;
+  for (int i = 0; i < 4; ++i) rest.push_back(a.pick(backends, kT0, kPolicy, {}));
+  EXPECT_EQ(rest, (Seq{1, 2, 1, 2}));
+  mark_down(backends[1], kT0);
+  mark_down(backends[2], kT0);
+  EXPECT_EQ(b.pick(backends, kT0, kPolicy, {}), kNoBackend);
+}
+
+}  // namespace
+}  // namespace lb::balancer

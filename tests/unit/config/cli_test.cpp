@@ -54,7 +54,7 @@ TEST(ParseCli, DefaultsWithNoArguments) {
   EXPECT_EQ(c.strategy, Strategy::round_robin);
   EXPECT_EQ(c.log_level, LogLevel::info);
   EXPECT_EQ(c.workers, 0u);
-  EXPECT_EQ(c.mode, Mode::sp);
+  EXPECT_EQ(c.mode, Mode::mp);
   EXPECT_EQ(c.timeouts.connect, 5s);
   EXPECT_EQ(c.timeouts.response, 60s);
   EXPECT_EQ(c.timeouts.client, 10s);
@@ -644,7 +644,7 @@ TEST(HelpText, ListsEveryOptionDefaultSpecSyntaxAndExitCodes) {
                         "127.0.0.1:9001 and 127.0.0.1:9002",
                         "(default round_robin)",
                         "(default info)",
-                        "(default sp)",
+                        "(default mp)",
                         "(default 5s)",
                         "(default 60s)",
                         "(default 10s)",

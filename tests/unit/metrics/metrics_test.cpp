@@ -91,10 +91,8 @@ TEST(MetricsPrometheus, SumsEveryWorkersSlot) {
   EXPECT_EQ(value_of(out, R"(lb_requests_total{backend="[::1]:2",code="5xx"})"), "5");
   EXPECT_EQ(value_of(out, R"(lb_requests_total{backend="a:1",code="4xx"})"), "0");
   // Cumulative buckets: 2 ms falls in le=0.0025, 40 ms in le=0.05.
-  EXPECT_EQ(value_of(out, R"(lb_request_duration_seconds_bucket{backend="a:1",le="0.001"})"),
-            "0");
-  EXPECT_EQ(value_of(out, R"(lb_request_duration_seconds_bucket{backend="a:1",le="0.0025"})"),
-            "1");
+  EXPECT_EQ(value_of(out, R"(lb_request_duration_seconds_bucket{backend="a:1",le="0.001"})"), "0");
+  EXPECT_EQ(value_of(out, R"(lb_request_duration_seconds_bucket{backend="a:1",le="0.0025"})"), "1");
   EXPECT_EQ(value_of(out, R"(lb_request_duration_seconds_bucket{backend="a:1",le="0.05"})"), "2");
   EXPECT_EQ(value_of(out, R"(lb_request_duration_seconds_bucket{backend="a:1",le="+Inf"})"), "2");
   EXPECT_EQ(value_of(out, R"(lb_request_duration_seconds_count{backend="a:1"})"), "2");
