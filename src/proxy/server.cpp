@@ -338,6 +338,8 @@ bool check_startup(std::shared_ptr<const config::Config> cfg, int& status) {
 
 int run_worker_process(std::shared_ptr<const config::Config> cfg, const WorkerPlan& plan) {
   auto log = make_logger(*cfg);
+  // Which worker said it; the master's own lines have no such mark.
+  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ w" + std::to_string(plan.slot) + " %v");
   auto endpoints = resolve_backends(*cfg);
   if (!endpoints) return 2;
   asio::io_context io(1);

@@ -139,6 +139,38 @@ TEST(MultiProcess, KilledWorkerIsReplacedAndMetricsCountEveryCompletedRequest) {
   EXPECT_EQ(metric_sum(m, "lb_worker_restarts_total"), 1);
 }
 
+TEST(MultiProcess, AWorkerThatKeepsDyingAtStartIsRestartedWithGrowingBackoff) {
+  auto b = start_backend(1);
+  auto lb = start_balancer({backend_arg(b->wait_for_port())}, mp(1));
+  auto current = wait_for_workers(lb->pid(), 1);
+  ASSERT_EQ(current.size(), 1u);
+  // Kill each new worker as soon as it is there, four times: it never lives a second.
+  for (int kill = 0; kill < 4; ++kill) {
+    pid_t victim = *current.begin();
+    ::kill(victim, SIGKILL);
+    std::set<pid_t> next;
+    for (auto deadline = Clock::now() + kTimeout; Clock::now() < deadline;) {
+      next = children_of(lb->pid());
+      if (next.size() == 1 && !next.count(victim)) break;
+      std::this_thread::sleep_for(2ms);
+    }
+    ASSERT_EQ(next.size(), 1u) << lb->log();
+    current = next;
+  }
+  std::string log = lb->log();
+  EXPECT_NE(log.find("was killed by signal 9 (Killed); restarting it\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("died 2 times in a row right after starting, restarting it in 100ms"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("died 3 times in a row right after starting, restarting it in 200ms"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("died 4 times in a row right after starting, restarting it in 400ms"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(http_get(url(lb->port())).status, 200);
+}
+
 TEST(MultiProcess, WorkersDieWithTheMaster) {
   auto b = start_backend(1);
   auto lb = start_balancer({backend_arg(b->wait_for_port())}, mp(2));
