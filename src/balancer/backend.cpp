@@ -30,7 +30,10 @@ bool Backend::usable(Clock::time_point now, const HealthPolicy& policy) const {
 
 Transition Backend::record_success(const HealthPolicy& policy) {
   HealthCell& c = *cell_;
-  c.failures.store(0, kRelaxed);
+  // The steady state (up, no failures) writes nothing: in --mode mp this memory is shared
+  // by every worker, and a write per request would bounce it between CPUs.
+  if (c.failures.load(kRelaxed) != 0) c.failures.store(0, kRelaxed);
+  if (!is_down()) return Transition::none;
   std::uint32_t successes = c.successes.fetch_add(1, kRelaxed) + 1;
   if (successes < policy.rise) return Transition::none;
   bool was_down = true;
