@@ -216,7 +216,8 @@ start_origin_nginx() {
     -c "$dir/nginx.conf" -g 'daemon off;'
 }
 start_lb() {
-  start_proc "$WORK/lb.log" "${PROXY_PIN[@]}" "$BIN_DIR/load_balancer" -p "$1" \
+  # One worker process, as nginx and HAProxy get one (mp is the default mode).
+  start_proc "$WORK/lb.log" "${PROXY_PIN[@]}" "$BIN_DIR/load_balancer" -p "$1" -w 1 \
     --listen 127.0.0.1 -l warn -b "$ORIGIN1" -b "$ORIGIN2"
 }
 start_nginx() {
