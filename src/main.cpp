@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
     case lb::config::CliAction::version:
       std::printf("load_balancer %s\n", LB_VERSION);
       return 0;
+    case lb::config::CliAction::check:
+      std::printf("load_balancer: configuration OK (%zu backends)\n", cli.config.backends.size());
+      return 0;
     case lb::config::CliAction::run:
       break;
   }

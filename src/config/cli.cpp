@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "config_file.hpp"
+
 namespace lb::config {
 
 namespace {
@@ -106,6 +108,14 @@ Process and logging:
   -w, --workers N             worker processes in mp mode, 1..1024
                               (default: number of CPU cores)
   -l, --loglevel LEVEL        err, warn, info or debug (default info)
+
+Config file:
+  -c, --config FILE           JSON file with backends and any of the long
+                              options above as keys; options given on the
+                              command line win; -b and the file's
+                              "backends" do not mix
+      --check                 check the options (and the file), say so and
+                              exit: 0 if valid, 2 if not
 
   -h, --help                  print this help and exit
       --version               print the version and exit
@@ -235,7 +245,7 @@ std::string backend_key(const BackendSpec& b) {
 }
 
 // Optimal string alignment distance: a swapped pair ("prot") counts as one edit.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
+std::size_t osa_distance(std::string_view a, std::string_view b) {
   std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
   for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
   for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
@@ -377,6 +387,7 @@ constexpr OptionInfo kOptions[] = {
     {"listen", '\0', "an IPv4 or IPv6 address such as 0.0.0.0 or ::",
      [](Config& c, Flag f, Value v) { c.listen = listen_value(f, v); }},
     {"backend", 'b', "HOST:PORT", set_backend},
+    {"config", 'c', "FILE", [](Config& c, Flag, Value v) { c.config_file = std::string(v); }},
     {"admin", '\0', "ADDR:PORT", set_admin},
     {"strategy", 's', "round_robin, weighted or random",
      [](Config& c, Flag f, Value v) {
@@ -433,6 +444,7 @@ constexpr OptionInfo kOptions[] = {
     {"trace-file", '\0', "a file name",
      [](Config& c, Flag f, Value v) { c.trace.file = file_value(f, v); }},
     {"help", 'h', "", nullptr},
+    {"check", '\0', "", nullptr},
     {"version", '\0', "", nullptr},
 };
 
@@ -450,7 +462,7 @@ void check_unique(std::string_view flag, const std::vector<BackendSpec>& backend
   const OptionInfo* best = nullptr;
   std::size_t best_distance = 3;
   for (const auto& o : kOptions) {
-    std::size_t dist = edit_distance(lowered(name), o.long_name);
+    std::size_t dist = osa_distance(lowered(name), o.long_name);
     if (dist < best_distance) best = &o, best_distance = dist;
   }
   std::string msg = "unknown option " + quoted(arg);
@@ -514,10 +526,30 @@ bool looks_like_option(std::string_view arg) {
 
 }  // namespace
 
+namespace detail {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) { return osa_distance(a, b); }
+
+std::vector<FileOption> file_options() {
+  std::vector<FileOption> out;
+  for (const auto& o : kOptions) {
+    if (o.apply == nullptr || o.apply == set_backend || o.long_name == "config") continue;
+    out.push_back({o.long_name, !o.expected.empty(), o.apply});
+  }
+  return out;
+}
+
+void check_unique_backends(std::string_view label, const std::vector<BackendSpec>& backends) {
+  check_unique(label, backends);
+}
+
+}  // namespace detail
+
 CliResult parse_cli(std::span<const char* const> args) {
   CliResult result;
   Config& cfg = result.config;
   std::string_view last_backend_flag = "-b";
+  std::set<std::string, std::less<>> given;  // long names of the options on the command line
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view arg = args[i] ? args[i] : "";
     Matched m = match_option(arg);
@@ -527,7 +559,12 @@ CliResult parse_cli(std::span<const char* const> args) {
       // Stop at --help/--version: the user asked to read, not to be told what else is wrong.
       if (o.long_name == "help") return {CliAction::help, cfg};
       if (o.long_name == "version") return {CliAction::version, cfg};
+      if (o.long_name == "check") {
+        result.action = CliAction::check;
+        continue;
+      }
       o.apply(cfg, m.flag, {});
+      given.emplace(o.long_name);
       continue;
     }
     std::string_view value;
@@ -539,7 +576,9 @@ CliResult parse_cli(std::span<const char* const> args) {
     if (value.empty()) fail(m.flag, "missing value (expected " + std::string(o.expected) + ")");
     if (o.apply == set_backend) last_backend_flag = m.flag;
     o.apply(cfg, m.flag, value);
+    given.emplace(o.long_name);
   }
+  if (!cfg.config_file.empty()) apply_config_file(cfg, given);
   if (cfg.backends.empty()) {
     cfg.backends = {{"127.0.0.1", 9001, 1}, {"127.0.0.1", 9002, 1}};
     cfg.default_backends = true;

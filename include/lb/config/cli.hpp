@@ -16,7 +16,7 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class CliAction { run, help, version };
+enum class CliAction { run, help, version, check };
 
 struct CliResult {
   CliAction action = CliAction::run;

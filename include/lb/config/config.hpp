@@ -99,6 +99,7 @@ struct Config {
   std::string admin_listen;  // IPv4 or IPv6 literal (no brackets)
   std::uint16_t admin_port = 0;
   std::vector<BackendSpec> backends;
+  std::string config_file;        // -c FILE: where the rest came from (empty: flags only)
   bool default_backends = false;  // true when no -b was given and the bundled pair is used
   Strategy strategy = Strategy::round_robin;
   LogLevel log_level = LogLevel::info;

@@ -634,6 +634,8 @@ TEST(HelpText, ListsEveryOptionDefaultSpecSyntaxAndExitCodes) {
                         "--idle-timeout D",
                         "--drain-timeout D",
                         "--admin ADDR:PORT",
+                        "-c, --config FILE",
+                        "--check",
                         "--max-body-size SIZE",
                         "--max-header-size SIZE",
                         "--preserve-host",
