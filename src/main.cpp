@@ -9,6 +9,8 @@
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGHUP means "reload", never "die": ignored until the loop's handler is installed.
+  std::signal(SIGHUP, SIG_IGN);
   lb::config::CliResult cli;
   try {
     cli = lb::config::parse_cli({argv + 1, static_cast<std::size_t>(argc > 0 ? argc - 1 : 0)});

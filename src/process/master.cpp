@@ -128,6 +128,7 @@ class Master {
       // The worker dies with the master, even when the master is SIGKILLed.
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != master) ::_exit(0);
+      std::signal(SIGHUP, SIG_IGN);  // until the worker's loop handles it
       sigset_t set = master_signals();
       ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
       // Counters live on in the slot; the gauges were the dead worker's and are reset.
@@ -250,6 +251,8 @@ int run_master(std::shared_ptr<const config::Config> cfg) {
   // Blocked before the first fork, so no signal is lost between forks; workers unblock.
   sigset_t set = master_signals();
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  // An ignored signal is dropped even while blocked; sigtimedwait must see SIGHUP.
+  std::signal(SIGHUP, SIG_DFL);
   proxy::log_master_startup(cfg, listen_fd, admin_fd, n);
   try {
     Master master(cfg, listen_fd, admin_fd, n);

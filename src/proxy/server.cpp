@@ -242,8 +242,10 @@ void log_startup(const Worker& w, const tcp::acceptor& main, const tcp::acceptor
 }
 
 // Serves until a signal stops it (see README "Stopping"); the process exit status.
+// `startup_mode`: log the start-up lines, once the signals are handled (so that whoever
+// waits for "listening on" may signal at once).
 int serve_until_stopped(asio::io_context& io, Worker& worker, tcp::acceptor& acceptor,
-                        tcp::acceptor& admin, bool run_probes) {
+                        tcp::acceptor& admin, bool run_probes, const char* startup_mode) {
   auto& log = worker.log;
   const auto& cfg = worker.config;
   asio::co_spawn(io, accept_loop(worker, acceptor, false), asio::detached);
@@ -288,6 +290,7 @@ int serve_until_stopped(asio::io_context& io, Worker& worker, tcp::acceptor& acc
     }
   };
   signals.async_wait(on_signal);
+  if (startup_mode != nullptr) log_startup(worker, acceptor, admin, startup_mode);
   io.run();
   if (immediate) {
     // Sessions still hold the loop and the worker; ending here skips tearing them down.
@@ -313,8 +316,7 @@ int run_single_process(std::shared_ptr<const config::Config> cfg) {
   worker.log = log;
   worker.attach_metrics(region.region(), 0);
   if (!prepare(worker)) return 2;
-  log_startup(worker, acceptor, admin, "single process");
-  return serve_until_stopped(io, worker, acceptor, admin, true);
+  return serve_until_stopped(io, worker, acceptor, admin, true, "single process");
 }
 
 bool check_startup(std::shared_ptr<const config::Config> cfg, int& status) {
@@ -358,7 +360,7 @@ int run_worker_process(std::shared_ptr<const config::Config> cfg, const WorkerPl
   worker.attach_metrics(*plan.region, plan.slot);
   worker.share_state(plan.health, *plan.rotation);
   if (!prepare(worker)) return 2;
-  return serve_until_stopped(io, worker, acceptor, admin, plan.run_probes);
+  return serve_until_stopped(io, worker, acceptor, admin, plan.run_probes, nullptr);
 }
 
 void log_master_startup(std::shared_ptr<const config::Config> cfg, int listen_fd, int admin_fd,
