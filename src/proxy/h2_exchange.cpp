@@ -195,12 +195,7 @@ asio::awaitable<std::optional<ProxyError>> Session::send_h2_body() {
       st.send_body({piece.data() + skip, piece.size() - skip});
       skip = 0;
     }
-    if (hold) {
-      sent = parser_.output_bytes();
-    } else {
-      parser_.clear_output();
-      sent = 0;
-    }
+    passed_on(hold, sent);
     if (done) {
       replayable_ = hold;
       request_done_ = true;

@@ -426,6 +426,15 @@ asio::awaitable<std::optional<ProxyError>> Session::start_tls(pool::UpstreamConn
                        "TLS handshake failed: " + result.reason};
 }
 
+void Session::passed_on(bool hold, std::uint64_t& sent) {
+  if (hold) {
+    sent = parser_.output_bytes();
+  } else {
+    parser_.clear_output();
+    sent = 0;
+  }
+}
+
 asio::awaitable<std::optional<ProxyError>> Session::read_request_body(bool& hold,
                                                                       std::uint64_t& sent) {
   if (hold && buf_.free_space().empty()) {
@@ -516,12 +525,7 @@ asio::awaitable<std::optional<ProxyError>> Session::send_request() {
                                  "sending the request failed: " + ec.message());
       }
       first = false;
-      if (hold) {
-        sent = parser_.output_bytes();
-      } else {
-        parser_.clear_output();
-        sent = 0;
-      }
+      passed_on(hold, sent);
     }
     if (done) {
       request_done_ = true;

@@ -55,6 +55,9 @@ class Session {
   // While `hold`, parsed bytes stay in buf_ for a replay; when it is full they are let go:
   // `hold` becomes false and `sent` (parsed body bytes already passed on) 0.
   asio::awaitable<std::optional<ProxyError>> read_request_body(bool& hold, std::uint64_t& sent);
+  // After parsed body bytes went to the backend: held, they stay in the parser's output (for
+  // a replay) and `sent` counts them; otherwise the output is dropped and `sent` is 0.
+  void passed_on(bool hold, std::uint64_t& sent);
   asio::awaitable<std::optional<ProxyError>> read_response_head();
   asio::awaitable<Outcome> relay_response_body();
   asio::awaitable<void> reply_error(const ProxyError& err, bool close);
