@@ -37,9 +37,31 @@ bool is_hop_by_hop(std::string_view name, const Head& head, const char* base) {
   return listed_in_connection(name, head, base);
 }
 
+bool is_forwarded_for(std::string_view name) { return iequals(name, "x-forwarded-for"); }
+
+std::string_view client_host(const Head& head, const char* base) {
+  for (const auto& f : head.fields) {
+    if (iequals(f.name.in(base), "host")) return f.value.in(base);
+  }
+  return {};
+}
+
+bool accepts_trailers(const Head& head, const char* base) {
+  bool found = false;
+  for (const auto& f : head.fields) {
+    if (!iequals(f.name.in(base), "te")) continue;
+    util::for_each_list_item(f.value.in(base), [&](std::string_view token) {
+      found = iequals(util::trim_ows(token.substr(0, token.find(';'))), "trailers");
+      return !found;
+    });
+    if (found) return true;
+  }
+  return false;
+}
+
 RequestField classify_request_field(std::string_view name, const Head& head, const char* base) {
   if (iequals(name, "host")) return RequestField::host;
-  if (iequals(name, "x-forwarded-for")) return RequestField::forwarded_for;
+  if (is_forwarded_for(name)) return RequestField::forwarded_for;
   if (iequals(name, "x-forwarded-proto") || iequals(name, "x-forwarded-host") ||
       iequals(name, "expect") || is_hop_by_hop(name, head, base)) {
     return RequestField::drop;
@@ -51,20 +73,16 @@ void write_request_head(const Head& head, const char* base, const RequestRewrite
                         std::string& out) {
   out.append(head.method).append(" ").append(head.target.in(base)).append(" HTTP/1.1\r\n");
 
-  std::string_view client_host;
-  bool has_host = false;
-  for (const auto& f : head.fields) {
-    if (iequals(f.name.in(base), "host")) {
-      client_host = f.value.in(base);
-      has_host = true;
-      break;
-    }
-  }
+  std::string_view host = client_host(head, base);
   // HTTP/1.1 requires a Host upstream even when an HTTP/1.0 client sent none; with
   // --preserve-host there is nothing to preserve, so the backend authority stands in.
+  // (A Host that is there but empty is kept as it is.)
+  bool has_host = false;
+  for (const auto& f : head.fields) has_host = has_host || iequals(f.name.in(base), "host");
   if (!has_host) append_field(out, "Host", rw.authority);
 
-  std::size_t xff_count = 0;
+  bool xff_done = false;
+  auto append = [&](std::string_view piece) { out.append(piece); };
   for (const auto& f : head.fields) {
     std::string_view name = f.name.in(base);
     std::string_view value = f.value.in(base);
@@ -72,16 +90,12 @@ void write_request_head(const Head& head, const char* base, const RequestRewrite
       case RequestField::host:  // the parser guarantees there is at most one
         append_field(out, name, rw.preserve_host ? value : rw.authority);
         break;
-      case RequestField::forwarded_for:
-        // Several X-Forwarded-For lines are one list (RFC 9110 §5.3); merge them at the first.
-        if (xff_count++ == 0) {
-          out.append(name).append(": ").append(value);
-          for (const auto& g : head.fields) {
-            if (&g != &f && iequals(g.name.in(base), "x-forwarded-for")) {
-              out.append(", ").append(g.value.in(base));
-            }
-          }
-          out.append(", ").append(rw.client_addr).append("\r\n");
+      case RequestField::forwarded_for:  // merged at the first one
+        if (!xff_done) {
+          xff_done = true;
+          out.append(name).append(": ");
+          append_forwarded_for(head, base, rw.client_addr, append);
+          out.append("\r\n");
         }
         break;
       case RequestField::drop:
@@ -91,9 +105,9 @@ void write_request_head(const Head& head, const char* base, const RequestRewrite
         break;
     }
   }
-  if (xff_count == 0) append_field(out, "X-Forwarded-For", rw.client_addr);
+  if (!xff_done) append_field(out, "X-Forwarded-For", rw.client_addr);
   append_field(out, "X-Forwarded-Proto", rw.proto);
-  if (!client_host.empty()) append_field(out, "X-Forwarded-Host", client_host);
+  if (!host.empty()) append_field(out, "X-Forwarded-Host", host);
   if (head.chunked) out.append("Transfer-Encoding: chunked\r\n");
   out.append("\r\n");
 }

@@ -20,15 +20,6 @@ std::string_view path_of(std::string_view target) {
   return target.substr(path);
 }
 
-bool has_trailers_token(std::string_view te) {
-  bool found = false;
-  util::for_each_list_item(te, [&](std::string_view token) {
-    found = iequals(token.substr(0, token.find(';')), "trailers");
-    return !found;
-  });
-  return found;
-}
-
 }  // namespace
 
 void FieldList::clear() {
@@ -70,13 +61,7 @@ std::span<const nghttp2_nv> FieldList::fields() {
 void build_request(const http1::Head& head, const char* base, const http1::RequestRewrite& rw,
                    std::string_view scheme, FieldList& out) {
   out.clear();
-  std::string_view client_host;
-  for (const auto& f : head.fields) {
-    if (iequals(f.name.in(base), "host")) {
-      client_host = f.value.in(base);
-      break;
-    }
-  }
+  std::string_view client_host = http1::client_host(head, base);
   out.add(":method", head.method);
   out.add(":scheme", scheme);
   out.add(":authority", rw.preserve_host && !client_host.empty() ? client_host : rw.authority);
@@ -89,30 +74,26 @@ void build_request(const http1::Head& head, const char* base, const http1::Reque
   }
 
   bool xff_done = false;
+  bool te_done = false;
   for (const auto& f : head.fields) {
     std::string_view name = f.name.in(base);
     std::string_view value = f.value.in(base);
     if (iequals(name, "te")) {
-      // RFC 9113 §8.2.2: the only TE allowed is "trailers".
-      if (has_trailers_token(value)) out.add("te", "trailers");
+      // RFC 9113 §8.2.2: the only TE allowed is "trailers", once, where the client had TE.
+      if (!te_done && http1::accepts_trailers(head, base)) out.add("te", "trailers");
+      te_done = true;
       continue;
     }
     switch (http1::classify_request_field(name, head, base)) {
       case http1::RequestField::host:
       case http1::RequestField::drop:
         break;
-      case http1::RequestField::forwarded_for:
+      case http1::RequestField::forwarded_for:  // merged at the first one
         if (!xff_done) {
           xff_done = true;
-          out.add(name, value, true);
-          for (const auto& g : head.fields) {
-            if (&g != &f && iequals(g.name.in(base), "x-forwarded-for")) {
-              out.append_value(", ");
-              out.append_value(g.value.in(base));
-            }
-          }
-          out.append_value(", ");
-          out.append_value(rw.client_addr);
+          out.add(name, {}, true);
+          http1::append_forwarded_for(head, base, rw.client_addr,
+                                      [&](std::string_view piece) { out.append_value(piece); });
         }
         break;
       case http1::RequestField::forward:

@@ -48,17 +48,10 @@ std::string backend_label(std::string_view name) {
   return l;
 }
 
-// Sum over workers of one field of a backend's counters.
+// Sum over workers of one field (a Counter or a Gauge) of a backend's counters.
 template <typename F>
-std::uint64_t sum(const Region& r, std::size_t b, F field) {
-  std::uint64_t total = 0;
-  for (std::size_t w = 0; w < r.workers(); ++w) total += field(r.backend(w, b)).load(kRelaxed);
-  return total;
-}
-
-template <typename F>
-std::int64_t sum_gauge(const Region& r, std::size_t b, F field) {
-  std::int64_t total = 0;
+auto sum(const Region& r, std::size_t b, F field) {
+  decltype(field(r.backend(0, b)).load()) total = 0;
   for (std::size_t w = 0; w < r.workers(); ++w) total += field(r.backend(w, b)).load(kRelaxed);
   return total;
 }
@@ -159,10 +152,10 @@ void write_prometheus(const Region& r, std::span<const BackendInfo> backends,
          "Connections to a backend, idle in the pool or busy with a request.");
   for (std::size_t b = 0; b < backends.size(); ++b) {
     std::string label = backend_label(backends[b].name);
-    std::int64_t open = sum_gauge(
-        r, b, [](const BackendCounters& c) -> const Gauge& { return c.connections_open; });
-    std::int64_t idle = sum_gauge(
-        r, b, [](const BackendCounters& c) -> const Gauge& { return c.connections_idle; });
+    std::int64_t open =
+        sum(r, b, [](const BackendCounters& c) -> const Gauge& { return c.connections_open; });
+    std::int64_t idle =
+        sum(r, b, [](const BackendCounters& c) -> const Gauge& { return c.connections_idle; });
     sample(out, "lb_pool_connections", label + ",state=\"idle\"", static_cast<double>(idle));
     sample(out, "lb_pool_connections", label + ",state=\"busy\"", static_cast<double>(open - idle));
   }

@@ -60,8 +60,10 @@ sigset_t master_signals() {
 
 class Master {
  public:
-  Master(std::shared_ptr<const config::Config> cfg, int listen_fd, int admin_fd, unsigned n)
+  Master(std::shared_ptr<const config::Config> cfg, proxy::Endpoints endpoints, int listen_fd,
+         int admin_fd, unsigned n)
       : cfg_(std::move(cfg)),
+        endpoints_(std::move(endpoints)),
         log_(spdlog::get("lb")),
         listen_fd_(listen_fd),
         admin_fd_(admin_fd),
@@ -138,9 +140,14 @@ class Master {
         shared_.metrics().backend(i, b).connections_open.store(0);
         shared_.metrics().backend(i, b).connections_idle.store(0);
       }
-      proxy::WorkerPlan plan{listen_fd_, admin_fd_,          &shared_.metrics(),
-                             i,          &shared_.health(0), &shared_.rotation(),
-                             i == 0};
+      proxy::WorkerPlan plan{.listen_fd = listen_fd_,
+                             .admin_fd = admin_fd_,
+                             .endpoints = endpoints_,
+                             .region = &shared_.metrics(),
+                             .slot = i,
+                             .health = &shared_.health(0),
+                             .rotation = &shared_.rotation(),
+                             .run_probes = i == 0};
       int status = proxy::run_worker_process(cfg_, plan);
       spdlog::shutdown();
       std::fflush(nullptr);
@@ -211,6 +218,7 @@ class Master {
   }
 
   std::shared_ptr<const config::Config> cfg_;
+  proxy::Endpoints endpoints_;
   std::shared_ptr<spdlog::logger> log_;
   int listen_fd_;
   int admin_fd_;
@@ -223,8 +231,8 @@ class Master {
 }  // namespace
 
 int run_master(std::shared_ptr<const config::Config> cfg) {
-  int status = 0;
-  if (!proxy::check_startup(cfg, status)) return status;
+  auto endpoints = proxy::check_startup(cfg);
+  if (!endpoints) return 2;
   unsigned n = cfg->workers != 0 ? cfg->workers : std::max(1u, std::thread::hardware_concurrency());
   int listen_fd = -1;
   int admin_fd = -1;
@@ -255,7 +263,7 @@ int run_master(std::shared_ptr<const config::Config> cfg) {
   std::signal(SIGHUP, SIG_DFL);
   proxy::log_master_startup(cfg, listen_fd, admin_fd, n);
   try {
-    Master master(cfg, listen_fd, admin_fd, n);
+    Master master(cfg, std::move(*endpoints), listen_fd, admin_fd, n);
     return master.run();
   } catch (const std::system_error& e) {
     std::fprintf(stderr, "load_balancer: shared memory: %s\n", e.what());

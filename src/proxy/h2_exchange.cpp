@@ -99,13 +99,7 @@ asio::awaitable<Session::H2Result> Session::exchange_h2(
     std::size_t backend, std::shared_ptr<pool::H2Connection> opened) {
   const http1::Head& h = parser_.head();
   bool idempotent = h.idempotent();
-  client_te_trailers_ = false;
-  for (const auto& f : h.fields) {
-    if (util::iequals(f.name.in(buf_.base()), "te") &&
-        f.value.in(buf_.base()).find("trailers") != std::string_view::npos) {
-      client_te_trailers_ = true;
-    }
-  }
+  client_te_trailers_ = http1::accepts_trailers(h, buf_.base());
   for (int round = 0;; ++round) {
     auto err = co_await acquire_h2(backend, std::exchange(opened, nullptr));
     if (err) {
@@ -118,8 +112,10 @@ asio::awaitable<Session::H2Result> Session::exchange_h2(
                          {w_.authorities[backend], w_.config->preserve_host, client_addr_},
                          w_.tls[backend] ? "https" : "http", h2_fields_);
     h2_stream_.reset_for_reuse();
-    h2_stream_.trace_label =
-        "c" + std::to_string(client_id_) + "/u" + std::to_string(h2_conn_->id());
+    if (w_.trace_log) {  // only --trace shows it: no string work per request otherwise
+      h2_stream_.trace_label =
+          "c" + std::to_string(client_id_) + "/u" + std::to_string(h2_conn_->id());
+    }
     if (!h2_conn_->session().submit(h2_stream_, h2_fields_.fields(), h.has_body)) {
       h2_conn_.reset();
       continue;  // it stopped taking streams meanwhile: another one

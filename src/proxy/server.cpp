@@ -144,7 +144,13 @@ asio::awaitable<bool> drain(Worker& w, tcp::acceptor& acceptor, tcp::acceptor& a
   co_return true;
 }
 
-using Endpoints = std::vector<std::vector<tcp::endpoint>>;
+// A listening socket handed over as a descriptor (inherited from the master, or a copy).
+void adopt_listener(tcp::acceptor& acceptor, int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  acceptor.assign(ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd);
+}
 
 std::shared_ptr<spdlog::logger> make_logger(const config::Config& cfg) {
   auto log = spdlog::get("lb");
@@ -319,43 +325,29 @@ int run_single_process(std::shared_ptr<const config::Config> cfg) {
   return serve_until_stopped(io, worker, acceptor, admin, true, "single process");
 }
 
-bool check_startup(std::shared_ptr<const config::Config> cfg, int& status) {
+std::optional<Endpoints> check_startup(std::shared_ptr<const config::Config> cfg) {
   make_logger(*cfg);
   auto endpoints = resolve_backends(*cfg);
-  if (!endpoints) {
-    status = 2;
-    return false;
-  }
+  if (!endpoints) return std::nullopt;
   asio::io_context io(1);
   metrics::LocalRegion region(1, cfg->backends.size());
-  Worker worker(io, cfg, std::move(*endpoints));
+  Worker worker(io, cfg, *endpoints);
   worker.log = spdlog::get("lb");
   worker.attach_metrics(region.region(), 0);
-  if (!prepare(worker)) {
-    status = 2;
-    return false;
-  }
-  return true;
+  if (!prepare(worker)) return std::nullopt;
+  return endpoints;
 }
 
 int run_worker_process(std::shared_ptr<const config::Config> cfg, const WorkerPlan& plan) {
   auto log = make_logger(*cfg);
   // Which worker said it; the master's own lines have no such mark.
   log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ w" + std::to_string(plan.slot) + " %v");
-  auto endpoints = resolve_backends(*cfg);
-  if (!endpoints) return 2;
   asio::io_context io(1);
   tcp::acceptor acceptor(io);
   tcp::acceptor admin(io);
-  auto protocol = [](int fd) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    return ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
-  };
-  acceptor.assign(protocol(plan.listen_fd), plan.listen_fd);
-  if (plan.admin_fd >= 0) admin.assign(protocol(plan.admin_fd), plan.admin_fd);
-  Worker worker(io, cfg, std::move(*endpoints));
+  adopt_listener(acceptor, plan.listen_fd);
+  if (plan.admin_fd >= 0) adopt_listener(admin, plan.admin_fd);
+  Worker worker(io, cfg, plan.endpoints);
   worker.log = log;
   worker.attach_metrics(*plan.region, plan.slot);
   worker.share_state(plan.health, *plan.rotation);
@@ -366,17 +358,10 @@ int run_worker_process(std::shared_ptr<const config::Config> cfg, const WorkerPl
 void log_master_startup(std::shared_ptr<const config::Config> cfg, int listen_fd, int admin_fd,
                         unsigned workers) {
   asio::io_context io(1);
-  std::error_code ec;
-  // Views of the master's sockets for their addresses only; released, never closed here.
+  // Copies of the master's sockets, for their addresses only.
   tcp::acceptor main(io), admin(io);
-  auto protocol = [](int fd) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    return ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
-  };
-  main.assign(protocol(listen_fd), ::dup(listen_fd), ec);
-  if (admin_fd >= 0) admin.assign(protocol(admin_fd), ::dup(admin_fd), ec);
+  adopt_listener(main, ::dup(listen_fd));
+  if (admin_fd >= 0) adopt_listener(admin, ::dup(admin_fd));
   Worker worker(io, cfg, {});
   worker.log = spdlog::get("lb");
   worker.make_tls_clients();

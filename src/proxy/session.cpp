@@ -84,13 +84,11 @@ Session::Session(Worker& worker, tcp::socket socket, bool admin)
   }
   head_out_.reserve(4096);
   iov_.reserve(64);
-  ++w_.open_sessions;
   w_.sessions.push_back(this);
 }
 
 Session::~Session() {
   watchdog_.stop();
-  --w_.open_sessions;
   Session* last = w_.sessions.back();
   w_.sessions[index_] = last;
   last->index_ = index_;

@@ -28,6 +28,19 @@ enum class RequestField {
 };
 RequestField classify_request_field(std::string_view name, const Head& head, const char* base);
 
+// The client's Host value; empty when it sent none.
+std::string_view client_host(const Head& head, const char* base);
+
+// Whether the client's TE lists "trailers" (RFC 9110 §10.1.4): it will take trailers.
+bool accepts_trailers(const Head& head, const char* base);
+
+// The merged X-Forwarded-For value, piece by piece: every X-Forwarded-For the client sent,
+// in order, then `client_addr`, with ", " between them (RFC 9110 §5.3: one list). Used at
+// the first X-Forwarded-For field, or alone when the client sent none.
+template <typename Append>
+void append_forwarded_for(const Head& head, const char* base, std::string_view client_addr,
+                          Append&& append);
+
 // Appends the upstream request head (HTTP/1.1, keep-alive) to out: request line, the
 // client's fields in order minus hop-by-hop ones, Host rewritten in place (or added first
 // for HTTP/1.0 clients that sent none), X-Forwarded-For appended to, X-Forwarded-Proto and
@@ -35,6 +48,19 @@ RequestField classify_request_field(std::string_view name, const Head& head, con
 // Transfer-Encoding: chunked when the body is chunked.
 void write_request_head(const Head& head, const char* base, const RequestRewrite& rw,
                         std::string& out);
+
+bool is_forwarded_for(std::string_view name);
+
+template <typename Append>
+void append_forwarded_for(const Head& head, const char* base, std::string_view client_addr,
+                          Append&& append) {
+  for (const auto& f : head.fields) {
+    if (!is_forwarded_for(f.name.in(base))) continue;
+    append(f.value.in(base));
+    append(std::string_view(", "));
+  }
+  append(client_addr);
+}
 
 // How the response body travels to the client.
 struct ResponseFraming {

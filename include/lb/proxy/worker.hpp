@@ -51,7 +51,6 @@ struct Worker {
   const metrics::Region* region = nullptr;
   metrics::WorkerCounters* counters = nullptr;
   std::vector<metrics::BackendCounters*> backend_counters;
-  std::size_t open_sessions = 0;
   // Open client sessions; each keeps its index here (Session's constructor and destructor).
   std::vector<Session*> sessions;
   // Graceful stop under way: sessions close after their current response; `drained` is

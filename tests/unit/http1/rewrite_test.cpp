@@ -37,6 +37,26 @@ TEST(Http1Rewrite, RequestHeadRewritesHostAndForwardedFieldsAndDropsHopByHop) {
   EXPECT_NE(kept.find("\r\nHost: client.example\r\n"), std::string::npos);
 }
 
+TEST(Http1Rewrite, AcceptsTrailersReadsTeAsAListOfTokens) {
+  const std::pair<const char*, bool> cases[] = {
+      {"TE: trailers\r\n", true},
+      {"TE: gzip, Trailers;q=0.5\r\n", true},
+      {"TE: gzip\r\nTE: trailers\r\n", true},
+      {"TE: gzip, trailersx\r\n", false},  // a substring is not the token
+      {"TE: deflate\r\n", false},
+      {"X-TE: trailers\r\n", false},
+      {"", false},
+  };
+  for (const auto& [fields, expected] : cases) {
+    SCOPED_TRACE(fields);
+    std::string wire = std::string("GET / HTTP/1.1\r\nHost: h\r\n") + fields + "\r\n";
+    Parser p(MessageKind::request, {});
+    Head h = parse_head(MessageKind::request, wire, p);
+    EXPECT_EQ(accepts_trailers(h, wire.data()), expected);
+    EXPECT_EQ(client_host(h, wire.data()), "h");
+  }
+}
+
 TEST(Http1Rewrite, Http10RequestWithoutHostGetsOne) {
   std::string wire = "GET / HTTP/1.0\r\nUser-Agent: old\r\n\r\n";
   Parser p(MessageKind::request, {});
